@@ -1,0 +1,36 @@
+"""kerabert: Keras-native BERT and XLNet with presets, in-graph tokenizers and tasks."""
+
+import os
+
+# transformers (a test oracle here) must not import TensorFlow beside Keras 3.
+os.environ.setdefault("USE_TF", "0")
+
+from kerabert.backbones.backbone import Backbone
+from kerabert.backbones.bert_backbone import BertBackbone
+from kerabert.optimizers.adam_weight_decay import AdamWeightDecay
+from kerabert.optimizers.linear_warmup_decay import LinearWarmupDecay
+from kerabert.preprocessors.bert_preprocessor import BertPreprocessor
+from kerabert.preprocessors.preprocessor import Preprocessor
+from kerabert.presets.formats.safetensors_io import CorruptCheckpointError
+from kerabert.presets.tensor_reader import CheckpointMismatchError
+from kerabert.tasks.bert_classifier import BertClassifier
+from kerabert.tasks.task import Task
+from kerabert.tokenizers.bert_tokenizer import BertTokenizer
+from kerabert.tokenizers.tokenizer import Tokenizer
+from kerabert.version import __version__
+
+__all__ = [
+    "AdamWeightDecay",
+    "Backbone",
+    "BertBackbone",
+    "BertClassifier",
+    "BertPreprocessor",
+    "BertTokenizer",
+    "CheckpointMismatchError",
+    "CorruptCheckpointError",
+    "LinearWarmupDecay",
+    "Preprocessor",
+    "Task",
+    "Tokenizer",
+    "__version__",
+]

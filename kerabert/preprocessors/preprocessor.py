@@ -1,0 +1,69 @@
+"""Base class of preprocessors: raw text in, model-ready dicts out, in-graph."""
+
+import keras
+import tensorflow as tf
+
+
+class Preprocessor(keras.layers.Layer):
+    """A layer mapping `(x, y, sample_weight)` to packed model inputs.
+
+    Runs inside `tf.data.Dataset.map`; subclasses implement `call`.
+    """
+
+    tokenizer_cls = None
+
+    def __init__(self, tokenizer, **kwargs):
+        super().__init__(**kwargs)
+        self._convert_input_args = False
+        self._allow_non_tensor_positional_args = True
+        self.tokenizer = tokenizer
+        self.built = True
+
+    @classmethod
+    def from_preset(cls, preset, **kwargs):
+        from kerabert.presets import loader
+
+        return loader.load_preprocessor(cls, preset, **kwargs)
+
+    def save_to_preset(self, preset_dir):
+        from kerabert.presets import saver
+
+        with saver.PresetWriter(preset_dir) as writer:
+            writer.write_preprocessor(self)
+
+    def get_config(self):
+        config = super().get_config()
+        config["tokenizer"] = keras.saving.serialize_keras_object(self.tokenizer)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if isinstance(config.get("tokenizer"), dict):
+            config["tokenizer"] = keras.saving.deserialize_keras_object(config["tokenizer"])
+        return cls(**config)
+
+
+def as_segments(x, who, max_segments):
+    """A tuple means several segments (a sentence pair); anything else is one."""
+    if isinstance(x, tuple):
+        segments = list(x)
+    elif isinstance(x, dict):
+        raise TypeError(
+            f"{who} got a dict. It takes raw strings; if your data is already "
+            "tokenized, build the task with preprocessor=None.")
+    else:
+        segments = [x]
+    if not 1 <= len(segments) <= max_segments:
+        raise ValueError(
+            f"{who} takes 1 to {max_segments} segments (a tuple of string batches), "
+            f"got {len(segments)}.")
+    return segments
+
+
+def unpack(output, y, sample_weight):
+    return keras.utils.pack_x_y_sample_weight(output, y, sample_weight)
+
+
+def is_batched(tensor):
+    return isinstance(tensor, tf.RaggedTensor) or tensor.shape.rank == 1

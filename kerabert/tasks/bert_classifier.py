@@ -1,0 +1,109 @@
+"""BERT sentence / sentence-pair classification."""
+
+import keras
+
+from kerabert.backbones.bert_backbone import BertBackbone
+from kerabert.preprocessors.bert_preprocessor import BertPreprocessor
+from kerabert.tasks.task import Task
+
+
+@keras.saving.register_keras_serializable(package="kerabert")
+class BertClassifier(Task):
+    """Dropout and a dense layer on BERT's pooled `[CLS]` output.
+
+    Args:
+      backbone: a `BertBackbone`.
+      num_classes: int, number of classes.
+      preprocessor: a `BertPreprocessor`, or None to feed packed dicts.
+      dropout: float, dropout before the classification layer (reference: the
+        backbone's hidden dropout, 0.1).
+      activation: None (logits, the default) or "softmax".
+
+    Inputs: raw strings / string pairs with a preprocessor, otherwise the dict
+    `token_ids`, `segment_ids`, `padding_mask` (B, L) int32.
+    Outputs: (B, num_classes) float32 logits (probabilities with "softmax").
+
+    Example:
+    ```python
+    clf = kerabert.BertClassifier.from_preset("path/to/bert", num_classes=2)
+    clf.fit(x=(sentences_a, sentences_b), y=labels, epochs=3)
+    clf.predict(["a sentence"])
+    ```
+    """
+
+    backbone_cls = BertBackbone
+    preprocessor_cls = BertPreprocessor
+    task_kind = "classifier"
+
+    def __init__(self, backbone, num_classes, preprocessor=None, dropout=0.1,
+                 activation=None, **kwargs):
+        if not isinstance(num_classes, int) or num_classes < 1:
+            raise ValueError(f"num_classes must be a positive int, got {num_classes!r}.")
+        self._check_preprocessor(backbone, preprocessor)
+        # === Layers ===
+        self.backbone = backbone
+        self.preprocessor = preprocessor
+        self.output_dropout = keras.layers.Dropout(
+            dropout, dtype=backbone.dtype_policy, name="classifier_dropout")
+        # The logits layer computes in float32 under mixed precision, so the loss
+        # and softmax are stable (the reference's float32 output island).
+        self.output_dense = keras.layers.Dense(
+            num_classes, activation=activation,
+            kernel_initializer=keras.initializers.TruncatedNormal(
+                stddev=backbone.initializer_range),
+            dtype="float32", name="logits")
+
+        # === Functional Model ===
+        inputs = backbone.input
+        pooled = backbone(inputs)["pooled_output"]
+        outputs = self.output_dense(self.output_dropout(pooled))
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+
+        # === Config ===
+        self.num_classes = num_classes
+        self.dropout = dropout
+        self.activation = keras.activations.get(activation)
+        self._activation_name = activation
+        self.compile()
+
+    @classmethod
+    def from_preset(cls, preset, num_classes=None, load_weights=True, **kwargs):
+        """Loads a classifier; `num_classes` is needed unless the preset has a head.
+
+        A Hugging Face `BertForSequenceClassification` folder or a saved
+        BertClassifier preset keeps its head (when `num_classes` is None or
+        equal); otherwise a new head with `num_classes` outputs is initialised.
+        """
+        if num_classes is not None:
+            kwargs["num_classes"] = num_classes
+        return super().from_preset(preset, load_weights=load_weights, **kwargs)
+
+    def _default_loss(self):
+        return keras.losses.SparseCategoricalCrossentropy(
+            from_logits=self._activation_name != "softmax")
+
+    def _default_metrics(self):
+        return [keras.metrics.SparseCategoricalAccuracy("accuracy")]
+
+    @classmethod
+    def head_config_from(cls, task_config):
+        return {"num_classes": task_config["num_classes"]}
+
+    @classmethod
+    def require_head_config(cls, kwargs, saved_head, folder):
+        if kwargs.get("num_classes") is None:
+            raise ValueError(
+                f"num_classes is missing: {folder} holds no classification head "
+                "(it is a backbone-only checkpoint), so say how many classes the new "
+                "head should have, e.g. from_preset(..., num_classes=2).")
+        return kwargs
+
+    @classmethod
+    def head_matches(cls, saved_head, task):
+        return saved_head.get("num_classes") == task.num_classes
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"num_classes": self.num_classes, "dropout": self.dropout,
+                       "activation": self._activation_name})
+        return config

@@ -1,0 +1,194 @@
+"""Base class of kerabert tasks: backbone + head + optional preprocessor.
+
+A task is a functional Keras model over the backbone's inputs. When it owns a
+preprocessor, `fit` / `evaluate` / `predict` accept raw text (Python lists,
+numpy arrays or a `tf.data.Dataset`) and map the preprocessor over the data
+in-graph; with `preprocessor=None` they take the packed dicts directly.
+"""
+
+import math
+
+import keras
+import tensorflow as tf
+
+from kerabert.optimizers.adam_weight_decay import AdamWeightDecay
+from kerabert.optimizers.linear_warmup_decay import LinearWarmupDecay
+
+AUTOTUNE = tf.data.AUTOTUNE
+
+
+class Task(keras.Model):
+    backbone_cls = None
+    preprocessor_cls = None
+    task_kind = None
+
+    # --- construction helpers used by subclasses and the preset loader --------
+
+    def _check_preprocessor(self, backbone, preprocessor):
+        if preprocessor is None:
+            return
+        length = getattr(preprocessor, "sequence_length", None)
+        limit = getattr(backbone, "max_sequence_length", None)
+        if length and limit and length > limit:
+            raise ValueError(
+                f"The preprocessor's sequence_length ({length}) exceeds the backbone's "
+                f"max_sequence_length ({limit}); pass sequence_length<={limit}.")
+
+    @property
+    def head_weights(self):
+        """Variables of the task that are not the backbone's."""
+        backbone_ids = {id(v) for v in self.backbone.weights}
+        return [v for v in self.weights if id(v) not in backbone_ids]
+
+    @classmethod
+    def head_config_from(cls, task_config):
+        """The head-size entries of a saved task config (e.g. `num_classes`)."""
+        return {}
+
+    @classmethod
+    def require_head_config(cls, kwargs, saved_head, folder):
+        return kwargs
+
+    @classmethod
+    def head_matches(cls, saved_head, task):
+        return True
+
+    # --- presets ---------------------------------------------------------------
+
+    @classmethod
+    def from_preset(cls, preset, load_weights=True, **kwargs):
+        """Builds the task from a kerabert preset or a Hugging Face folder.
+
+        Keyword arguments go to the task constructor (e.g. `num_classes`), except
+        `sequence_length` / `truncate` (preprocessor), `dtype` (backbone) and
+        `preprocessor=None` (build without a preprocessor). Head weights load when
+        the preset holds the same kind of head with the same size.
+        """
+        from kerabert.presets import loader
+
+        return loader.load_task(cls, preset, load_weights=load_weights, **kwargs)
+
+    def save_to_preset(self, preset_dir):
+        """Writes backbone, tokenizer, preprocessor and head into one folder."""
+        from kerabert.presets import saver
+
+        with saver.PresetWriter(preset_dir) as writer:
+            writer.write_task(self)
+
+    # --- compile / fit ---------------------------------------------------------
+
+    def _default_loss(self):
+        raise NotImplementedError
+
+    def _default_metrics(self):
+        return None
+
+    def compile(self, optimizer="auto", loss="auto", *, metrics="auto",
+                learning_rate=2e-5, weight_decay=0.01, warmup_ratio=0.1,
+                num_train_steps=None, **kwargs):
+        """Compiles with the reference fine-tuning recipe by default.
+
+        `optimizer="auto"` is `AdamWeightDecay` (weight decay 0.01 except
+        LayerNorm and bias, epsilon 1e-6, global-norm clipping 1.0) on a
+        `LinearWarmupDecay` schedule (10 % warmup, linear decay to 0) peaking at
+        `learning_rate`. The schedule's length is taken from the data in `fit`
+        unless `num_train_steps` is given.
+        """
+        self._auto_schedule = None
+        if optimizer == "auto":
+            schedule = LinearWarmupDecay(learning_rate, num_train_steps, warmup_ratio)
+            optimizer = AdamWeightDecay(learning_rate=schedule, weight_decay=weight_decay)
+            self._auto_schedule = None if num_train_steps else schedule
+        if loss == "auto":
+            loss = self._default_loss()
+        if metrics == "auto":
+            metrics = self._default_metrics()
+        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+
+    def _to_dataset(self, x, y=None, sample_weight=None, batch_size=None, shuffle=False):
+        if isinstance(x, tf.data.Dataset):
+            if y is not None or sample_weight is not None:
+                raise ValueError(
+                    "When x is a tf.data.Dataset, y and sample_weight must be inside "
+                    "the dataset (elements (x, y) or (x, y, sample_weight)).")
+            dataset = x
+        else:
+            data = keras.utils.pack_x_y_sample_weight(x, y, sample_weight)
+            dataset = tf.data.Dataset.from_tensor_slices(data)
+            if shuffle:
+                dataset = dataset.shuffle(max(int(dataset.cardinality()), 1),
+                                          reshuffle_each_iteration=True)
+            dataset = dataset.batch(batch_size or 32)
+        if self.preprocessor is not None:
+            dataset = dataset.map(self.preprocessor, num_parallel_calls=AUTOTUNE)
+        return dataset.prefetch(AUTOTUNE)
+
+    def _uses_python_pipeline(self, x):
+        return self.preprocessor is not None or isinstance(x, tf.data.Dataset)
+
+    def _size_schedule(self, dataset, epochs, steps_per_epoch, initial_epoch=0):
+        schedule = getattr(self, "_auto_schedule", None)
+        if schedule is None:
+            return
+        if steps_per_epoch is None:
+            cardinality = int(dataset.cardinality())
+            if cardinality < 0:
+                raise ValueError(
+                    "The default optimizer's warmup/decay schedule needs the number "
+                    "of steps, but the dataset's length is unknown. Pass "
+                    "steps_per_epoch= to fit, or compile(num_train_steps=...).")
+            steps_per_epoch = cardinality
+        total = steps_per_epoch * (epochs - initial_epoch)
+        if schedule.total_steps != total:
+            schedule.total_steps = total
+            self.train_function = None  # retrace with the new schedule length
+
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, validation_data=None,
+            sample_weight=None, shuffle=True, steps_per_epoch=None, **kwargs):
+        if self._uses_python_pipeline(x):
+            dataset = self._to_dataset(x, y, sample_weight, batch_size, shuffle=shuffle)
+            if validation_data is not None:
+                if not isinstance(validation_data, tf.data.Dataset):
+                    validation_data = keras.utils.unpack_x_y_sample_weight(
+                        tuple(validation_data))
+                    validation_data = self._to_dataset(*validation_data, batch_size=batch_size)
+                else:
+                    validation_data = self._to_dataset(validation_data)
+            x, y, sample_weight, batch_size, shuffle = dataset, None, None, None, False
+        else:
+            n = len(keras.tree.flatten(x)[0])
+            dataset = tf.data.Dataset.range(math.ceil(n / (batch_size or 32)))
+        self._size_schedule(dataset, epochs, steps_per_epoch, kwargs.get("initial_epoch", 0))
+        return super().fit(x=x, y=y, batch_size=batch_size, epochs=epochs,
+                           validation_data=validation_data, sample_weight=sample_weight,
+                           shuffle=shuffle, steps_per_epoch=steps_per_epoch, **kwargs)
+
+    def evaluate(self, x=None, y=None, batch_size=None, sample_weight=None, **kwargs):
+        if self._uses_python_pipeline(x):
+            x = self._to_dataset(x, y, sample_weight, batch_size)
+            y = sample_weight = batch_size = None
+        return super().evaluate(x=x, y=y, batch_size=batch_size,
+                                sample_weight=sample_weight, **kwargs)
+
+    def predict(self, x, batch_size=None, **kwargs):
+        if self._uses_python_pipeline(x):
+            x = self._to_dataset(x, batch_size=batch_size)
+            batch_size = None
+        return super().predict(x, batch_size=batch_size, **kwargs)
+
+    def get_config(self):
+        return {
+            "backbone": keras.saving.serialize_keras_object(self.backbone),
+            "preprocessor": keras.saving.serialize_keras_object(self.preprocessor)
+            if self.preprocessor is not None else None,
+            "name": self.name,
+            "trainable": self.trainable,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("backbone", "preprocessor"):
+            if isinstance(config.get(key), dict):
+                config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)

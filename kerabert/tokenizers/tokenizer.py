@@ -1,0 +1,95 @@
+"""Base class for kerabert tokenizers: a Keras layer that runs on strings in-graph."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+def convert_to_string_tensor(inputs, who):
+    """Converts Python strings, lists/arrays of strings or string tensors.
+
+    Raises a `TypeError` naming `who` for anything that is not text, so a user who
+    passes token ids or numbers to a tokenizer learns at once what went wrong.
+    """
+    if isinstance(inputs, (tf.Tensor, tf.RaggedTensor)):
+        tensor = inputs
+    elif isinstance(inputs, (str, bytes)):
+        tensor = tf.constant(inputs)
+    else:
+        if isinstance(inputs, np.ndarray) and inputs.dtype.kind not in "USO":
+            raise TypeError(
+                f"{who} expects text (str, a list of str, or a tf.string tensor), "
+                f"got a numpy array of dtype {inputs.dtype}."
+            )
+        try:
+            tensor = tf.constant(inputs) if len(inputs) else tf.constant([], tf.string)
+        except (TypeError, ValueError) as error:
+            raise TypeError(
+                f"{who} expects text (str, a list of str, or a tf.string tensor), "
+                f"got {type(inputs).__name__}: {error}"
+            ) from None
+    if tensor.dtype != tf.string:
+        raise TypeError(
+            f"{who} expects text (str, a list of str, or a tf.string tensor), got a "
+            f"tensor of dtype {tensor.dtype.name}. Pass raw strings; if you already "
+            "have token ids, call the backbone directly or use preprocessor=None."
+        )
+    return tensor
+
+
+class Tokenizer(keras.layers.Layer):
+    """Base tokenizer layer.
+
+    Subclasses implement `tokenize`, `detokenize`, `get_vocabulary` and the asset
+    hooks `save_assets(dir)` / `load_assets(dir)`, which both `save_to_preset` and
+    Keras' `.keras` saving call, so vocabularies never go into JSON configs.
+    """
+
+    # Where tokenizer assets live inside a preset folder.
+    asset_dir = "assets/tokenizer"
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        # Preprocessing layers take strings, not float tensors.
+        self._convert_input_args = False
+        self._allow_non_tensor_positional_args = True
+        self.built = True
+
+    def call(self, inputs):
+        return self.tokenize(inputs)
+
+    def vocabulary_size(self):
+        return len(self.get_vocabulary())
+
+    def id_to_token(self, token_id):
+        vocabulary = self.get_vocabulary()
+        if not 0 <= int(token_id) < len(vocabulary):
+            raise ValueError(
+                f"Token id {token_id} is out of range for a vocabulary of "
+                f"{len(vocabulary)} tokens."
+            )
+        return vocabulary[int(token_id)]
+
+    def token_to_id(self, token):
+        index = self._token_index()
+        if token not in index:
+            raise ValueError(f"Token {token!r} is not in the vocabulary.")
+        return index[token]
+
+    def _token_index(self):
+        if getattr(self, "_cached_index", None) is None:
+            self._cached_index = {t: i for i, t in enumerate(self.get_vocabulary())}
+        return self._cached_index
+
+    @classmethod
+    def from_preset(cls, preset, **kwargs):
+        """Builds the tokenizer stored in `preset` (any format kerabert reads)."""
+        from kerabert.presets import loader
+
+        return loader.load_tokenizer(cls, preset, **kwargs)
+
+    def save_to_preset(self, preset_dir):
+        from kerabert.presets import saver
+
+        with saver.PresetWriter(preset_dir) as writer:
+            writer.write_tokenizer(self)
