@@ -95,6 +95,11 @@ class Task(keras.Model):
         unless `num_train_steps` is given.
         """
         self._auto_schedule = None
+        self._auto_compile_args = None
+        if optimizer == loss == metrics == "auto" and not kwargs:
+            self._auto_compile_args = dict(learning_rate=learning_rate, weight_decay=weight_decay,
+                                           warmup_ratio=warmup_ratio,
+                                           num_train_steps=num_train_steps)
         if optimizer == "auto":
             schedule = LinearWarmupDecay(learning_rate, num_train_steps, warmup_ratio)
             optimizer = AdamWeightDecay(learning_rate=schedule, weight_decay=weight_decay)
@@ -104,6 +109,19 @@ class Task(keras.Model):
         if metrics == "auto":
             metrics = self._default_metrics()
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+
+    def get_compile_config(self):
+        if getattr(self, "_auto_compile_args", None) is not None:
+            return {"kerabert_recipe": self._auto_compile_args}
+        return super().get_compile_config()
+
+    def compile_from_config(self, config):
+        if "kerabert_recipe" not in config:
+            return super().compile_from_config(config)
+        self.compile(**config["kerabert_recipe"])
+        if self.built:
+            # Build the optimizer so a `.keras` file's optimizer state loads.
+            self.optimizer.build(self.trainable_variables)
 
     def _to_dataset(self, x, y=None, sample_weight=None, batch_size=None, shuffle=False):
         if isinstance(x, tf.data.Dataset):
@@ -164,7 +182,9 @@ class Task(keras.Model):
                            shuffle=shuffle, steps_per_epoch=steps_per_epoch, **kwargs)
 
     def evaluate(self, x=None, y=None, batch_size=None, sample_weight=None, **kwargs):
-        if self._uses_python_pipeline(x):
+        # Keras' fit calls evaluate on the validation data it was given, which
+        # fit has already preprocessed.
+        if self._uses_python_pipeline(x) and not kwargs.get("_use_cached_eval_dataset"):
             x = self._to_dataset(x, y, sample_weight, batch_size)
             y = sample_weight = batch_size = None
         return super().evaluate(x=x, y=y, batch_size=batch_size,

