@@ -18,8 +18,8 @@ in the original string (what `context[start:end]` needs for question answering).
 Conventions where the references disagree (documented so the choice is visible):
 
 - Control characters: the reference drops categories `Cc` and `Cf` (not `\\t \\n \\r`,
-  which are whitespace). HF's Rust normaliser also drops `Co`/`Cn`/`Cs`; we follow
-  the reference. Private-use and unassigned code points are therefore kept (and
+  which are whitespace). HF's Rust normaliser also drops private-use `Co`; we follow
+  the reference: private-use code points are kept (and
   usually become `[UNK]`).
 - Lower-casing is applied per code point, like HF `tokenizers`. Python's `str.lower`
   on a whole word maps a final capital sigma to `ς`; per code point it is `σ`.
@@ -43,6 +43,11 @@ _ROW_ISOLATE = 3  # [" ", SELF, " "]
 _NUM_FIXED_ROWS = 4
 
 _MAX_CODE_POINT = 0x110000
+
+# Stands in for the characters of a word longer than the word-length limit. A
+# private-use code point is in no WordPiece vocabulary, so the word becomes one
+# [UNK]; it is neither space nor punctuation, so the word stays one word.
+LONG_WORD_PLACEHOLDER = 0xE000
 
 
 def is_control(char):
@@ -154,8 +159,14 @@ class AlignedNormalizer:
             tf.constant(lengths, dtype=tf.int64),
         )
 
-    def __call__(self, text):
+    def __call__(self, text, max_chars_per_word=None):
         """Normalises a 1-D string tensor.
+
+        A word (run of non-space normalised characters) longer than
+        `max_chars_per_word` is replaced by two `LONG_WORD_PLACEHOLDER`s that
+        carry the source indices of its first and last characters, so WordPiece
+        maps it to one [UNK] spanning the whole word. (tensorflow-text's own limit
+        counts UTF-8 bytes; the reference and HF count characters.)
 
         Returns a dict:
           `text`: normalised strings, shape (B,).
@@ -184,6 +195,9 @@ class AlignedNormalizer:
         sentence_lengths = tf.math.unsorted_segment_sum(
             counts, chars.value_rowids(), chars.nrows()
         )
+        if max_chars_per_word is not None:
+            out, source, sentence_lengths = _collapse_long_words(
+                out, source, sentence_lengths, max_chars_per_word)
         code_points = tf.RaggedTensor.from_row_lengths(out, sentence_lengths)
         source_index = tf.RaggedTensor.from_row_lengths(source, sentence_lengths)
         normalized = tf.strings.unicode_encode(code_points, "UTF-8")
@@ -192,6 +206,32 @@ class AlignedNormalizer:
             "code_points": code_points,
             "source_index": source_index,
         }
+
+
+def _collapse_long_words(out, source, sentence_lengths, limit):
+    """See `AlignedNormalizer.__call__`; works on the flat code-point stream."""
+    n = tf.size(out, out_type=tf.int64)
+    sentence_starts = tf.cumsum(sentence_lengths, exclusive=True)
+    first_of_sentence = tf.scatter_nd(
+        tf.expand_dims(tf.boolean_mask(sentence_starts, sentence_lengths > 0), 1),
+        tf.ones_like(tf.boolean_mask(sentence_starts, sentence_lengths > 0), tf.bool),
+        tf.expand_dims(n, 0))
+    is_char = out != SPACE
+    previous_is_char = tf.concat([[False], is_char[:-1]], 0) & ~first_of_sentence
+    word_start = is_char & ~previous_is_char
+    word_id = tf.cumsum(tf.cast(word_start, tf.int64)) - 1
+    word_id = tf.where(is_char, word_id, 0)
+    num_words = tf.reduce_sum(tf.cast(word_start, tf.int64))
+    word_length = tf.math.unsorted_segment_sum(tf.cast(is_char, tf.int64), word_id, num_words)
+    in_long_word = is_char & (tf.gather(word_length, word_id) > limit)
+    next_is_char = tf.concat([is_char[1:] & ~first_of_sentence[1:], [False]], 0)
+    word_end = is_char & ~next_is_char
+    keep = ~in_long_word | word_start | word_end
+    out = tf.where(in_long_word, LONG_WORD_PLACEHOLDER, out)
+    row_ids = tf.repeat(tf.range(tf.size(sentence_lengths, out_type=tf.int64)), sentence_lengths)
+    sentence_lengths = tf.math.unsorted_segment_sum(
+        tf.cast(keep, tf.int64), row_ids, tf.size(sentence_lengths, out_type=tf.int64))
+    return tf.boolean_mask(out, keep), tf.boolean_mask(source, keep), sentence_lengths
 
 
 def utf8_byte_lengths(code_points):

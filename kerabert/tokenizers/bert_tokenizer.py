@@ -47,8 +47,8 @@ class BertTokenizer(Tokenizer):
       strip_accents: bool or None. Remove combining marks after NFD. `None`
         follows `lowercase`, which is what the reference and HF do.
       tokenize_chinese_chars: bool. Split CJK ideographs into single tokens.
-      max_input_chars_per_word: int. Longer words become `[UNK]` (reference: 200,
-        HF: 100). Measured in UTF-8 bytes, which equals characters for ASCII.
+      max_input_chars_per_word: int. Words with more (normalised) characters
+        become `[UNK]` (reference: 200, HF: 100).
       unknown_token, suffix_indicator: WordPiece settings.
 
     Call arguments / outputs:
@@ -124,7 +124,9 @@ class BertTokenizer(Tokenizer):
         common = dict(
             vocab=vocabulary,
             suffix_indicator=self.suffix_indicator,
-            max_bytes_per_word=self.max_input_chars_per_word,
+            # The character limit is applied by the normaliser; a word within it
+            # has at most 4 bytes per character.
+            max_bytes_per_word=4 * self.max_input_chars_per_word + 4,
             token_out_type=tf.int32,
             unknown_token=self.unknown_token,
             support_detokenization=True,
@@ -195,7 +197,7 @@ class BertTokenizer(Tokenizer):
 
     def tokenize(self, inputs):
         text, scalar = self._prepare(inputs)
-        normalized = self._normalizer(text)["text"]
+        normalized = self._normalizer(text, self.max_input_chars_per_word)["text"]
         if self._fused:
             ids = self._wordpiece.tokenize(normalized)
         else:
@@ -204,7 +206,7 @@ class BertTokenizer(Tokenizer):
 
     def tokenize_with_offsets(self, inputs):
         text, scalar = self._prepare(inputs)
-        normalized = self._normalizer(text)
+        normalized = self._normalizer(text, self.max_input_chars_per_word)
         ids, starts, ends = self._wordpiece_with_offsets(normalized["text"])
         starts, ends = normalization.byte_to_char_offsets(normalized, starts, ends)
         if scalar:

@@ -25,15 +25,17 @@ Also `truncate_seq_pair`, the reference rule used to fit a sentence pair into a
 budget: remove the last token of the longer list until the total fits; on a tie
 the second list loses a token.
 
-Two switches exist only so that tests can *explain* differences (they are off by
+A few switches exist only so that tests can *explain* differences (all are off by
 default, i.e. the oracle behaves like the reference):
 
 - `lowercase_per_char`: lower-case one code point at a time (what HF `tokenizers`
   and kerabert do) instead of `str.lower()` on the whole word. The two differ
   only for context-sensitive mappings, i.e. a word-final capital sigma becomes
   "ς" with `str.lower()` and "σ" per code point.
-- `drop_unassigned_and_private`: also drop categories Co and Cn in step 1 (what
-  HF's Rust normaliser does).
+- `drop_private_use`: also drop category Co in step 1 (what HF's Rust
+  normaliser does; it keeps unassigned Cn code points).
+- `count_utf8_bytes`: measure `max_input_chars_per_word` in UTF-8 bytes instead
+  of characters (what tensorflow-text's `max_bytes_per_word` does).
 """
 
 import unicodedata
@@ -115,7 +117,8 @@ class ReferenceFullTokenizer:
         unk_token="[UNK]",
         max_input_chars_per_word=200,
         lowercase_per_char=False,
-        drop_unassigned_and_private=False,
+        drop_private_use=False,
+        count_utf8_bytes=False,
     ):
         if isinstance(vocab, str):
             vocab = load_vocabulary(vocab)
@@ -129,7 +132,8 @@ class ReferenceFullTokenizer:
         self.unk_token = unk_token
         self.max_input_chars_per_word = max_input_chars_per_word
         self.lowercase_per_char = lowercase_per_char
-        self.drop_unassigned_and_private = drop_unassigned_and_private
+        self.drop_private_use = drop_private_use
+        self.count_utf8_bytes = count_utf8_bytes
 
     # --- basic tokenization --------------------------------------------------
 
@@ -137,7 +141,7 @@ class ReferenceFullTokenizer:
         cp = ord(ch)
         if cp == 0 or cp == 0xFFFD or is_control(ch):
             return False
-        if self.drop_unassigned_and_private and unicodedata.category(ch) in ("Co", "Cn"):
+        if self.drop_private_use and unicodedata.category(ch) == "Co":
             return False
         return True
 
@@ -193,8 +197,11 @@ class ReferenceFullTokenizer:
 
     # --- WordPiece -----------------------------------------------------------
 
+    def word_length(self, word):
+        return len(word.encode("utf-8")) if self.count_utf8_bytes else len(word)
+
     def wordpiece(self, word):
-        if len(word) > self.max_input_chars_per_word:
+        if self.word_length(word) > self.max_input_chars_per_word:
             return [self.unk_token]
         pieces = []
         start = 0

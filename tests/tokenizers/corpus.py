@@ -215,11 +215,13 @@ def build_corpus(size=12000, seed=1234):
         "", " ", "\t\n", "[CLS]", "[UNK]", "\x00", "\ufffd", "a", "A", "中", "😀",
         "UNwant\u00E9d,running", "ah\u535A\u63A8zz", " \tHeLLo!how  \n Are yoU?  ",
     ]
+    plain = list(base)
+    rng.shuffle(plain)  # plain English is drawn without replacement
     while len(corpus) < size:
         draw = rng.random()
         sentence = rng.choice(base)
         if draw < 0.30:
-            corpus.append(sentence)  # plain English
+            corpus.append(plain.pop() if plain else sentence)
         elif draw < 0.40:
             corpus.append(_random_case(rng, sentence))
         elif draw < 0.85:
