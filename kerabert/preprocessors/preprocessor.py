@@ -1,7 +1,6 @@
 """Base class of preprocessors: raw text in, model-ready dicts out, in-graph."""
 
 import keras
-import tensorflow as tf
 
 
 class Preprocessor(keras.layers.Layer):
@@ -63,7 +62,3 @@ def as_segments(x, who, max_segments):
 
 def unpack(output, y, sample_weight):
     return keras.utils.pack_x_y_sample_weight(output, y, sample_weight)
-
-
-def is_batched(tensor):
-    return isinstance(tensor, tf.RaggedTensor) or tensor.shape.rank == 1

@@ -62,7 +62,9 @@ class Tokenizer(keras.layers.Layer):
         return len(self.get_vocabulary())
 
     def id_to_token(self, token_id):
-        vocabulary = self.get_vocabulary()
+        if getattr(self, "_cached_index", None) is None:
+            self._token_index()
+        vocabulary = self._cached_vocabulary
         if not 0 <= int(token_id) < len(vocabulary):
             raise ValueError(
                 f"Token id {token_id} is out of range for a vocabulary of "
@@ -78,7 +80,8 @@ class Tokenizer(keras.layers.Layer):
 
     def _token_index(self):
         if getattr(self, "_cached_index", None) is None:
-            self._cached_index = {t: i for i, t in enumerate(self.get_vocabulary())}
+            self._cached_vocabulary = self.get_vocabulary()
+            self._cached_index = {t: i for i, t in enumerate(self._cached_vocabulary)}
         return self._cached_index
 
     @classmethod
