@@ -138,6 +138,8 @@ def convert_head_weights(task, reader):
     """Copies a task head (`classifier.*`) into the matching kerabert task."""
     if task.task_kind == "classifier":
         _dense(reader, task.get_layer("logits"), "classifier")
+    elif task.task_kind == "question_answerer":
+        _dense(reader, task.get_layer("span_logits"), "qa_outputs")
     else:
         raise ValueError(f"No Hugging Face head conversion for {task.task_kind!r} yet.")
 
