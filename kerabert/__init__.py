@@ -9,11 +9,16 @@ from kerabert.backbones.backbone import Backbone
 from kerabert.backbones.bert_backbone import BertBackbone
 from kerabert.optimizers.adam_weight_decay import AdamWeightDecay
 from kerabert.optimizers.linear_warmup_decay import LinearWarmupDecay
+from kerabert.data import squad
 from kerabert.preprocessors.bert_preprocessor import BertPreprocessor
+from kerabert.preprocessors.bert_question_answerer_preprocessor import (
+    BertQuestionAnswererPreprocessor,
+)
 from kerabert.preprocessors.preprocessor import Preprocessor
 from kerabert.presets.formats.safetensors_io import CorruptCheckpointError
 from kerabert.presets.tensor_reader import CheckpointMismatchError
 from kerabert.tasks.bert_classifier import BertClassifier
+from kerabert.tasks.bert_question_answerer import BertQuestionAnswerer
 from kerabert.tasks.task import Task
 from kerabert.tokenizers.bert_tokenizer import BertTokenizer
 from kerabert.tokenizers.tokenizer import Tokenizer
@@ -25,6 +30,8 @@ __all__ = [
     "BertBackbone",
     "BertClassifier",
     "BertPreprocessor",
+    "BertQuestionAnswerer",
+    "BertQuestionAnswererPreprocessor",
     "BertTokenizer",
     "CheckpointMismatchError",
     "CorruptCheckpointError",
@@ -32,5 +39,6 @@ __all__ = [
     "Preprocessor",
     "Task",
     "Tokenizer",
+    "squad",
     "__version__",
 ]

@@ -83,6 +83,9 @@ class Task(keras.Model):
     def _default_metrics(self):
         return None
 
+    def _default_loss_weights(self):
+        return None
+
     def compile(self, optimizer="auto", loss="auto", *, metrics="auto",
                 learning_rate=2e-5, weight_decay=0.01, warmup_ratio=0.1,
                 num_train_steps=None, **kwargs):
@@ -97,6 +100,7 @@ class Task(keras.Model):
         self._auto_schedule = None
         self._auto_compile_args = None
         if optimizer == loss == metrics == "auto" and not kwargs:
+            # Remembered so a `.keras` file recompiles with the same recipe.
             self._auto_compile_args = dict(learning_rate=learning_rate, weight_decay=weight_decay,
                                            warmup_ratio=warmup_ratio,
                                            num_train_steps=num_train_steps)
@@ -106,6 +110,8 @@ class Task(keras.Model):
             self._auto_schedule = None if num_train_steps else schedule
         if loss == "auto":
             loss = self._default_loss()
+            if "loss_weights" not in kwargs and self._default_loss_weights() is not None:
+                kwargs["loss_weights"] = self._default_loss_weights()
         if metrics == "auto":
             metrics = self._default_metrics()
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
@@ -165,13 +171,12 @@ class Task(keras.Model):
             sample_weight=None, shuffle=True, steps_per_epoch=None, **kwargs):
         if self._uses_python_pipeline(x):
             dataset = self._to_dataset(x, y, sample_weight, batch_size, shuffle=shuffle)
-            if validation_data is not None:
-                if not isinstance(validation_data, tf.data.Dataset):
-                    validation_data = keras.utils.unpack_x_y_sample_weight(
-                        tuple(validation_data))
-                    validation_data = self._to_dataset(*validation_data, batch_size=batch_size)
-                else:
-                    validation_data = self._to_dataset(validation_data)
+            if isinstance(validation_data, tuple):
+                validation_data = self._to_dataset(
+                    *keras.utils.unpack_x_y_sample_weight(validation_data),
+                    batch_size=batch_size)
+            elif validation_data is not None:
+                validation_data = self._to_dataset(validation_data, batch_size=batch_size)
             x, y, sample_weight, batch_size, shuffle = dataset, None, None, None, False
         else:
             n = len(keras.tree.flatten(x)[0])
