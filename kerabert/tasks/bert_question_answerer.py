@@ -1,5 +1,7 @@
 """BERT extractive question answering (SQuAD v1.1 / v2.0)."""
 
+import warnings
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -111,6 +113,13 @@ class BertQuestionAnswerer(Task):
         if y is not None or sample_weight is not None:
             raise ValueError("Pass y inside the tf.data.Dataset.")
         return x.prefetch(tf.data.AUTOTUNE)
+
+    def fit(self, *args, **kwargs):
+        with warnings.catch_warnings():
+            # The backbone's pooler is not part of the span head, so it gets no
+            # gradient; Keras would warn about that on every fit.
+            warnings.filterwarnings("ignore", message=".*pooled_dense.*")
+            return super().fit(*args, **kwargs)
 
     def _logits(self, features, batch_size):
         outputs = self.predict(features.inputs, batch_size=batch_size, verbose=0)
