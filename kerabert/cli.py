@@ -7,7 +7,7 @@ import os
 import sys
 
 # Subcommand modules, in the order `kerabert --help` lists them.
-COMMANDS = ["demo"]
+COMMANDS = ["demo", "squad", "presets"]
 
 
 def main(argv=None):
