@@ -214,6 +214,18 @@ class BertQuestionAnswererPreprocessor(Preprocessor):
             end_positions=np.asarray(ends_out, dtype=np.int32) if training else None,
         )
 
+    def count_windows(self, questions, contexts):
+        """How many windows `featurize` (reference striding) makes, from token
+        counts alone; lets a streamed dataset know its length up front."""
+        tok = self.tokenizer
+        q_lengths = tok.tokenize(convert_to_string_tensor(list(questions), "BertQuestionAnswerer"))
+        c_lengths = tok.tokenize(convert_to_string_tensor(list(contexts), "BertQuestionAnswerer"))
+        total = 0
+        for q, c in zip(q_lengths.row_lengths().numpy(), c_lengths.row_lengths().numpy()):
+            budget = self.sequence_length - min(int(q), self.max_query_length) - 3
+            total += len(window_starts(int(c), max(budget, 1), self.doc_stride, "step"))
+        return total
+
     def get_config(self):
         config = super().get_config()
         config.update({"sequence_length": self.sequence_length, "doc_stride": self.doc_stride,

@@ -101,18 +101,58 @@ class BertQuestionAnswerer(Task):
 
     def _to_dataset(self, x, y=None, sample_weight=None, batch_size=None, shuffle=False):
         if isinstance(x, squad.SquadData):
-            features = self._require_preprocessor().featurize(
-                [e.question for e in x], [e.context for e in x],
-                answer_starts=[e.answer_start for e in x],
-                answer_texts=[e.answer_text for e in x])
-            dataset = tf.data.Dataset.from_tensor_slices((features.inputs, features.labels))
-            if shuffle:
-                dataset = dataset.shuffle(len(features.example_index),
-                                          reshuffle_each_iteration=True)
-            return dataset.batch(batch_size or 32).prefetch(tf.data.AUTOTUNE)
+            return self._squad_dataset(x, batch_size or 32, shuffle)
         if y is not None or sample_weight is not None:
             raise ValueError("Pass y inside the tf.data.Dataset.")
         return x.prefetch(tf.data.AUTOTUNE)
+
+    # Examples featurized at a time when streaming a SQuAD file into training.
+    stream_chunk_size = 2000
+
+    def _squad_dataset(self, data, batch_size, shuffle):
+        """SQuAD examples -> a batched dataset of (inputs, labels) windows.
+
+        Small sets are featurized at once. Larger ones stream: windows are built
+        `stream_chunk_size` examples at a time inside a generator, so memory stays
+        bounded on the full SQuAD train set, and the dataset still knows its
+        length (counted from token lengths) to size the learning-rate schedule.
+        """
+        preprocessor = self._require_preprocessor()
+
+        def featurize(examples):
+            features = preprocessor.featurize(
+                [e.question for e in examples], [e.context for e in examples],
+                answer_starts=[e.answer_start for e in examples],
+                answer_texts=[e.answer_text for e in examples])
+            return features.inputs, features.labels
+
+        if len(data) <= self.stream_chunk_size:
+            dataset = tf.data.Dataset.from_tensor_slices(featurize(data))
+            buffer = len(dataset)
+        else:
+            length = preprocessor.sequence_length
+            int_spec = tf.TensorSpec([length], tf.int32)
+            signature = ({k: int_spec for k in ("token_ids", "segment_ids", "padding_mask")},
+                         {k: tf.TensorSpec([], tf.int32) for k in ("start_logits", "end_logits")})
+            order = np.arange(len(data))
+
+            def windows():
+                if shuffle:
+                    np.random.shuffle(order)
+                for i in range(0, len(data), self.stream_chunk_size):
+                    inputs, labels = featurize([data[j] for j in order[i:i + self.stream_chunk_size]])
+                    for row in range(len(labels["start_logits"])):
+                        yield ({k: v[row] for k, v in inputs.items()},
+                               {k: v[row] for k, v in labels.items()})
+
+            total = preprocessor.count_windows([e.question for e in data],
+                                               [e.context for e in data])
+            dataset = tf.data.Dataset.from_generator(windows, output_signature=signature)
+            dataset = dataset.apply(tf.data.experimental.assert_cardinality(total))
+            buffer = 4 * self.stream_chunk_size
+        if shuffle:
+            dataset = dataset.shuffle(buffer, reshuffle_each_iteration=True)
+        return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
     def fit(self, *args, **kwargs):
         with warnings.catch_warnings():

@@ -242,3 +242,20 @@ def test_v2_null_answers_follow_the_threshold(hf_qa):
     default = qa.predict_squad(data)
     for qid, text in default.items():
         assert (text == "") == (odds[qid] > 0.0)
+
+
+def test_large_squad_files_stream_with_a_known_length(hf_bert_dir):
+    folder, _ = hf_bert_dir
+    qa = kerabert.BertQuestionAnswerer.from_preset(folder, sequence_length=16, doc_stride=4)
+    data = _synthetic_squad(30, seed=5)
+    in_memory = qa._squad_dataset(data, batch_size=4, shuffle=False)
+    qa.stream_chunk_size = 7  # force the streaming path with 5 chunks
+    streamed = qa._squad_dataset(data, batch_size=4, shuffle=False)
+    assert int(streamed.cardinality()) == int(in_memory.cardinality())
+    for (x1, y1), (x2, y2) in zip(in_memory, streamed):
+        for key in x1:
+            np.testing.assert_array_equal(x1[key], x2[key])
+        for key in y1:
+            np.testing.assert_array_equal(y1[key], y2[key])
+    history = qa.fit(data, epochs=1, batch_size=4, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
