@@ -16,6 +16,8 @@ from kerabert.preprocessors.bert_question_answerer_preprocessor import (
 )
 from kerabert.preprocessors.preprocessor import Preprocessor
 from kerabert.presets.formats.safetensors_io import CorruptCheckpointError
+from kerabert.presets.hub import HubError
+from kerabert.presets.registry import list_presets
 from kerabert.presets.tensor_reader import CheckpointMismatchError
 from kerabert.tasks.bert_classifier import BertClassifier
 from kerabert.tasks.bert_question_answerer import BertQuestionAnswerer
@@ -35,10 +37,12 @@ __all__ = [
     "BertTokenizer",
     "CheckpointMismatchError",
     "CorruptCheckpointError",
+    "HubError",
     "LinearWarmupDecay",
     "Preprocessor",
     "Task",
     "Tokenizer",
+    "list_presets",
     "squad",
     "__version__",
 ]

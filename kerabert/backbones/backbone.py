@@ -50,3 +50,35 @@ class Backbone(keras.Model):
 
         with saver.PresetWriter(preset_dir) as writer:
             writer.write_backbone(self)
+
+    def push_to_hub(self, repo_id, private=False, token=None, commit_message=None, *,
+                    tokenizer=None, metrics=None, base_model=None):
+        """Saves this backbone as a preset and uploads it to the Hugging Face Hub.
+
+        Args:
+          repo_id: "owner/name" of the model repo (created if missing).
+          private: bool, for a new repo.
+          token: a write token; default: HF_TOKEN or the saved login.
+          commit_message: str.
+          tokenizer: saved into the same preset, so `from_preset("hf://...")`
+            can build tasks from it.
+          metrics: dict `{name: value}` for the model card.
+          base_model: the Hub repo (or kerabert preset name) this was tuned from.
+
+        Returns huggingface_hub's `CommitInfo`; raises `kerabert.HubError` with a
+        clear message (never containing the token) on 401/403/404 or no network.
+        """
+        from kerabert.presets import hub
+
+        return hub.push_to_hub(self, repo_id, private=private, token=token,
+                               commit_message=commit_message, metrics=metrics,
+                               base_model=base_model, extra_objects=[tokenizer])
+
+    def export_to_transformers(self, folder, tokenizer=None):
+        """Writes a `transformers` folder (config.json, model.safetensors, vocab.txt,
+        tokenizer files) that `AutoModel.from_pretrained(folder)` and
+        `AutoTokenizer.from_pretrained(folder)` load. `tokenizer` is required (it
+        provides vocab.txt). Returns the folder's absolute path."""
+        from kerabert.presets import exporters
+
+        return exporters.transformers_exporter(self).export_backbone(self, tokenizer, folder)

@@ -24,8 +24,10 @@ class PresetWriter:
     so saving a tokenizer into an existing backbone preset adds to it.
     """
 
-    def __init__(self, preset_dir):
+    def __init__(self, preset_dir, carry_over=True):
+        """`carry_over=False` replaces an existing preset instead of adding to it."""
         self.preset_dir = os.path.abspath(os.fspath(preset_dir))
+        self.carry_over = carry_over
         self.classes = {}
 
     def __enter__(self):
@@ -34,10 +36,13 @@ class PresetWriter:
         if os.path.exists(self.preset_dir) and not os.path.isdir(self.preset_dir):
             raise FileExistsError(f"{self.preset_dir} exists and is not a folder.")
         self.tmp = tempfile.mkdtemp(prefix="." + os.path.basename(self.preset_dir) + ".", dir=parent)
-        if os.path.isdir(self.preset_dir):
+        if self.carry_over and os.path.isdir(self.preset_dir):
             shutil.copytree(self.preset_dir, self.tmp, dirs_exist_ok=True)
             if os.path.isfile(os.path.join(self.tmp, fmt.METADATA_FILE)):
-                self.classes = fmt.read_json(self.tmp, fmt.METADATA_FILE).get("classes", {})
+                metadata = fmt.read_json(self.tmp, fmt.METADATA_FILE)
+                self.classes = metadata.get("classes", {})
+                # Kept when only a tokenizer is added to a backbone preset.
+                self.parameter_count = metadata.get("parameter_count")
         return self
 
     def __exit__(self, exc_type, exc, tb):

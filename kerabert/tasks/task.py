@@ -75,6 +75,26 @@ class Task(keras.Model):
         with saver.PresetWriter(preset_dir) as writer:
             writer.write_task(self)
 
+    def push_to_hub(self, repo_id, private=False, token=None, commit_message=None, *,
+                    metrics=None, base_model=None):
+        """Saves this task as a preset and uploads it to the Hugging Face Hub, with a
+        model card (`metrics`: dict `{name: value}`; `base_model`: the Hub repo or
+        kerabert preset name it was tuned from). See `Backbone.push_to_hub`."""
+        from kerabert.presets import hub
+
+        return hub.push_to_hub(self, repo_id, private=private, token=token,
+                               commit_message=commit_message, metrics=metrics,
+                               base_model=base_model)
+
+    def export_to_transformers(self, folder, tokenizer=None):
+        """Writes a `transformers` folder (`BertForSequenceClassification`,
+        `BertForQuestionAnswering`) that `AutoModelFor*.from_pretrained(folder)`
+        and `AutoTokenizer.from_pretrained(folder)` load. The tokenizer defaults to
+        the preprocessor's. Returns the folder's absolute path."""
+        from kerabert.presets import exporters
+
+        return exporters.transformers_exporter(self.backbone).export_task(self, folder, tokenizer)
+
     # --- compile / fit ---------------------------------------------------------
 
     def _default_loss(self):

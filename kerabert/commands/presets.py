@@ -1,0 +1,25 @@
+"""`kerabert presets`: the built-in preset names as a table."""
+
+
+def register(commands):
+    parser = commands.add_parser("presets", help="list the built-in preset names")
+    parser.set_defaults(run=run)
+
+
+def run(args):
+    from rich.console import Console
+    from rich.table import Table
+
+    from kerabert.presets import registry
+
+    table = Table(
+        title="kerabert presets (from_preset(name); downloaded from the Hugging Face Hub)")
+    table.add_column("name", no_wrap=True)
+    table.add_column("params", justify="right", no_wrap=True)
+    table.add_column("Hugging Face repo", overflow="fold")
+    table.add_column("description")
+    for preset in registry.list_presets():
+        table.add_row(preset["name"], registry.format_params(preset["params"]),
+                      preset["hf_repo"], preset["description"])
+    Console().print(table)
+    return 0
