@@ -9,53 +9,92 @@ import os
 
 import keras
 
-from kerabert.presets.converters import huggingface_bert
 from kerabert.presets.formats import huggingface
 from kerabert.presets.formats import kerabert_preset
+from kerabert.presets.formats import tf_checkpoint
 
-# HF `model_type` -> converter module.
-HF_CONVERTERS = {"bert": huggingface_bert}
+# Checkpoint formats in detection order: name -> module under `formats/`.
+# kerabert presets are read natively. Every other format is converted, and its
+# module has the same functions:
+#   detect(folder) -> bool              load_config(folder) -> dict
+#   converter(config, folder) -> module under `converters/`
+#   open_weights(folder) -> TensorReader   describe(folder) -> str
+# Each converter module has convert_backbone_config(config),
+# convert_backbone_weights(backbone, reader), convert_tokenizer(cls, folder,
+# **overrides), head_config(config, task_kind), convert_head_weights(task, reader),
+# HEAD_PREFIXES (head tensors a load may leave unused), backbone_cls(),
+# tokenizer_cls().
+FORMATS = {
+    "kerabert": kerabert_preset,
+    "huggingface": huggingface,
+    "tf_checkpoint": tf_checkpoint,
+}
+NATIVE_FORMAT = "kerabert"
 
 # `from_preset` keyword arguments that configure the preprocessor or backbone
 # rather than the task.
-PREPROCESSOR_KWARGS = ("sequence_length", "truncate")
+PREPROCESSOR_KWARGS = ("sequence_length", "truncate", "doc_stride", "max_query_length")
 BACKBONE_KWARGS = ("dtype",)
+# ... and those that configure the tokenizer (e.g. `lowercase=False` for a cased
+# TF1 checkpoint whose folder name does not say so).
+TOKENIZER_KWARGS = ("lowercase", "strip_accents", "tokenize_chinese_chars",
+                    "max_input_chars_per_word")
 
 
 def resolve(preset):
-    """Returns the local folder for `preset`, or raises a helpful error."""
-    path = os.path.expanduser(os.fspath(preset))
-    if os.path.isdir(path):
-        return path
-    if os.path.exists(path):
-        raise NotADirectoryError(
-            f"Preset {preset!r} is a file; a preset is a folder (a kerabert preset "
-            "written by save_to_preset, or a Hugging Face model folder).")
-    raise FileNotFoundError(
-        f"Preset {preset!r} was not found: no such folder. Pass the path of a "
-        "kerabert preset folder (written by save_to_preset) or of a Hugging Face "
-        "model folder (config.json + model.safetensors + vocab.txt).")
+    """Returns the local folder for `preset`, or raises a helpful error.
+
+    `preset` is a local folder, `hf://owner/repo[@revision]` or a built-in name
+    (`kerabert.list_presets()`); Hub presets are downloaded into the Hugging
+    Face cache (see `kerabert.presets.hub`).
+    """
+    from kerabert.presets import hub
+
+    return hub.resolve_preset(preset)
 
 
 def detect_format(folder):
-    if kerabert_preset.detect(folder):
-        return "kerabert"
-    if huggingface.detect(folder):
-        return "huggingface"
+    """The name (a key of `FORMATS`) of the format of the checkpoint in `folder`."""
+    for name, module in FORMATS.items():
+        if module.detect(folder):
+            return name
     present = sorted(os.listdir(folder))
     raise ValueError(
         f"Cannot tell what kind of checkpoint {folder} holds (files: {present[:10]}). "
-        "kerabert reads its own presets (config.json with a kerabert class) and "
-        "Hugging Face folders (config.json with a model_type).")
+        "kerabert reads its own presets (config.json with a kerabert class), "
+        "Hugging Face folders (config.json with a model_type) and TensorFlow BERT "
+        "checkpoints (bert_config.json + bert_model.ckpt.*).")
 
 
-def _hf_converter(config, folder):
-    model_type = config.get("model_type")
-    if model_type not in HF_CONVERTERS:
-        raise ValueError(
-            f"{folder}: unknown model_type {model_type!r}. kerabert converts "
-            f"{sorted(HF_CONVERTERS)} checkpoints.")
-    return HF_CONVERTERS[model_type]
+def format_module(folder):
+    """The module under `formats/` that reads `folder`."""
+    return FORMATS[detect_format(folder)]
+
+
+def _converter(folder):
+    """(format module, config, converter module) of a folder that is converted."""
+    fmt = format_module(folder)
+    config = fmt.load_config(folder)
+    return fmt, config, fmt.converter(config, folder)
+
+
+def backbone_config(preset):
+    """The backbone's constructor arguments stored in (or converted from) `preset`."""
+    folder = resolve(preset)
+    if detect_format(folder) == NATIVE_FORMAT:
+        return dict(kerabert_preset.read_json(folder, kerabert_preset.CONFIG_FILE)["config"])
+    _, config, converter = _converter(folder)
+    return converter.convert_backbone_config(config)
+
+
+def _convert_weights(fmt, converter, folder, backbone, task=None, ignore_unused=False):
+    """One pass over the checkpoint: backbone, then the task head if given."""
+    reader = fmt.open_weights(folder)
+    converter.convert_backbone_weights(backbone, reader)
+    if task is not None:
+        converter.convert_head_weights(task, reader)
+    reader.check_consumed(ignore_prefixes=converter.HEAD_PREFIXES, ignore_unused=ignore_unused)
+    return reader
 
 
 def _check_class(found, wanted, folder):
@@ -81,7 +120,7 @@ def _split(kwargs, keys):
 
 def load_backbone(cls, preset, load_weights=True, ignore_unused_weights=False, **kwargs):
     folder = resolve(preset)
-    if detect_format(folder) == "kerabert":
+    if detect_format(folder) == NATIVE_FORMAT:
         config = kerabert_preset.read_json(folder, kerabert_preset.CONFIG_FILE)
         found = _registered_class(config, folder)
         _check_class(found, cls, folder)
@@ -93,15 +132,11 @@ def load_backbone(cls, preset, load_weights=True, ignore_unused_weights=False, *
                 reader.assign(variable, variable.path)
             reader.check_consumed(ignore_unused=ignore_unused_weights)
         return backbone
-    config = huggingface.load_config(folder)
-    converter = _hf_converter(config, folder)
+    fmt, config, converter = _converter(folder)
     _check_class(converter.backbone_cls(), cls, folder)
     backbone = converter.backbone_cls()(**{**converter.convert_backbone_config(config), **kwargs})
     if load_weights:
-        reader = huggingface.open_weights(folder)
-        converter.convert_backbone_weights(backbone, reader)
-        reader.check_consumed(ignore_prefixes=converter.HEAD_PREFIXES,
-                              ignore_unused=ignore_unused_weights)
+        _convert_weights(fmt, converter, folder, backbone, ignore_unused=ignore_unused_weights)
     return backbone
 
 
@@ -109,15 +144,14 @@ def load_backbone(cls, preset, load_weights=True, ignore_unused_weights=False, *
 
 def load_tokenizer(cls, preset, **kwargs):
     folder = resolve(preset)
-    if detect_format(folder) == "kerabert":
+    if detect_format(folder) == NATIVE_FORMAT:
         config = kerabert_preset.read_json(folder, kerabert_preset.TOKENIZER_CONFIG_FILE)
         found = _registered_class(config, folder)
         _check_class(found, cls, folder)
         tokenizer = found.from_config({**config["config"], **kwargs})
         tokenizer.load_assets(os.path.join(folder, kerabert_preset.TOKENIZER_ASSET_DIR))
         return tokenizer
-    config = huggingface.load_config(folder)
-    converter = _hf_converter(config, folder)
+    _, _, converter = _converter(folder)
     tokenizer_cls = converter.tokenizer_cls()
     _check_class(tokenizer_cls, cls, folder)
     return converter.convert_tokenizer(tokenizer_cls, folder, **kwargs)
@@ -125,15 +159,18 @@ def load_tokenizer(cls, preset, **kwargs):
 
 def load_preprocessor(cls, preset, **kwargs):
     folder = resolve(preset)
-    if detect_format(folder) == "kerabert" and os.path.isfile(
+    tokenizer_kwargs = _split(kwargs, TOKENIZER_KWARGS)
+    if detect_format(folder) == NATIVE_FORMAT and os.path.isfile(
             os.path.join(folder, kerabert_preset.PREPROCESSOR_CONFIG_FILE)):
         config = kerabert_preset.read_json(folder, kerabert_preset.PREPROCESSOR_CONFIG_FILE)
         found = _registered_class(config, folder)
-        _check_class(found, cls, folder)
-        inner = dict(config["config"])
-        inner["tokenizer"] = load_tokenizer(found.tokenizer_cls, folder)
-        return found(**{**inner, **kwargs})
-    tokenizer = load_tokenizer(cls.tokenizer_cls, folder)
+        # A preset saved from another task (say a classifier) still provides the
+        # tokenizer for this task's own preprocessor.
+        if issubclass(found, cls):
+            inner = dict(config["config"])
+            inner["tokenizer"] = load_tokenizer(found.tokenizer_cls, folder, **tokenizer_kwargs)
+            return found(**{**inner, **kwargs})
+    tokenizer = load_tokenizer(cls.tokenizer_cls, folder, **tokenizer_kwargs)
     return cls(tokenizer=tokenizer, **kwargs)
 
 
@@ -148,10 +185,10 @@ def load_task(cls, preset, load_weights=True, ignore_unused_weights=False, **kwa
     """
     folder = resolve(preset)
     backbone_kwargs = _split(kwargs, BACKBONE_KWARGS)
-    preprocessor_kwargs = _split(kwargs, PREPROCESSOR_KWARGS)
+    preprocessor_kwargs = _split(kwargs, PREPROCESSOR_KWARGS + TOKENIZER_KWARGS)
     use_preprocessor = kwargs.pop("preprocessor", True)
-    is_kerabert = detect_format(folder) == "kerabert"
-    # HF weights are converted below in one pass over the checkpoint.
+    is_kerabert = detect_format(folder) == NATIVE_FORMAT
+    # Converted weights are read below in one pass over the checkpoint.
     backbone = load_backbone(cls.backbone_cls, folder, load_weights=load_weights and is_kerabert,
                              **backbone_kwargs)
     preprocessor = (load_preprocessor(cls.preprocessor_cls, folder, **preprocessor_kwargs)
@@ -173,16 +210,12 @@ def load_task(cls, preset, load_weights=True, ignore_unused_weights=False, **kwa
             kerabert_preset.assign_variables(task.head_weights, reader)
         return task
 
-    config = huggingface.load_config(folder)
-    converter = _hf_converter(config, folder)
+    fmt, config, converter = _converter(folder)
     saved_head = converter.head_config(config, cls.task_kind)
     task = cls(backbone=backbone, preprocessor=preprocessor,
                **cls.require_head_config({**(saved_head or {}), **kwargs}, saved_head, folder))
     if load_weights:
-        reader = huggingface.open_weights(folder)
-        converter.convert_backbone_weights(backbone, reader)
-        if saved_head is not None and cls.head_matches(saved_head, task):
-            converter.convert_head_weights(task, reader)
-        reader.check_consumed(ignore_prefixes=converter.HEAD_PREFIXES,
-                              ignore_unused=ignore_unused_weights)
+        head_matches = saved_head is not None and cls.head_matches(saved_head, task)
+        _convert_weights(fmt, converter, folder, backbone, task if head_matches else None,
+                         ignore_unused=ignore_unused_weights)
     return task

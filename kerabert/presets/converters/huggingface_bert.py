@@ -4,6 +4,7 @@ HF stores Dense kernels as (out, in) torch weights; Keras as (in, out).
 """
 
 import os
+import warnings
 
 import numpy as np
 
@@ -96,7 +97,14 @@ def convert_backbone_weights(backbone, reader):
         _dense(reader, layer.intermediate_dense, hf + "intermediate.dense")
         _dense(reader, layer.output_dense, hf + "output.dense")
         _layer_norm(reader, layer.output_layer_norm, hf + "output.LayerNorm")
-    _dense(reader, backbone.get_layer("pooled_dense"), p + "pooler.dense")
+    if p + "pooler.dense.weight" in reader:
+        _dense(reader, backbone.get_layer("pooled_dense"), p + "pooler.dense")
+    else:
+        # Checkpoints saved without a pooler (BertForQuestionAnswering,
+        # BertForMaskedLM) leave `pooled_output` at its initialisation, as
+        # transformers does; only tasks that read the pooled output care.
+        warnings.warn(f"{reader.source} has no pooler weights; the backbone's pooled_dense "
+                      "layer keeps its random initialisation.", stacklevel=2)
     for name in reader.keys():
         if name.endswith(BUFFER_SUFFIXES):
             reader.used.add(name)

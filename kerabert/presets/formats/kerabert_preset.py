@@ -42,6 +42,13 @@ def detect(folder):
     return str(config.get("registered_name", "")).startswith(REGISTERED_PREFIX)
 
 
+def describe(folder):
+    classes = {}
+    if os.path.isfile(os.path.join(folder, METADATA_FILE)):
+        classes = read_json(folder, METADATA_FILE).get("classes", {})
+    return "kerabert preset" + (f" ({', '.join(sorted(set(classes.values())))})" if classes else "")
+
+
 def read_json(folder, name):
     path = os.path.join(folder, name)
     if not os.path.isfile(path):

@@ -1,0 +1,150 @@
+"""`kerabert convert SOURCE DEST`: any checkpoint kerabert reads -> a kerabert preset.
+
+SOURCE is anything `from_preset` takes (a Hugging Face folder with safetensors or
+pytorch_model.bin, a Google TF1 or Model Garden TF2 checkpoint folder, a kerabert
+preset, a preset name). DEST receives the backbone and tokenizer, or with `--task`
+a whole task preset (backbone, preprocessor, head).
+"""
+
+import collections
+import os
+
+# --task -> kerabert task class name.
+TASKS = {"classifier": "BertClassifier"}
+
+
+def register(commands):
+    parser = commands.add_parser(
+        "convert", help="convert a checkpoint (HF, TF1, Model Garden) into a kerabert preset",
+        description=__doc__.split("\n")[0])
+    parser.add_argument("source", help="checkpoint folder (or preset name)")
+    parser.add_argument("dest", help="folder to write the kerabert preset to")
+    parser.add_argument("--task", choices=sorted(TASKS),
+                        help="write a task preset instead of backbone + tokenizer")
+    parser.add_argument("--num-classes", type=int, default=None,
+                        help="classifier head size (not needed when SOURCE has a matching head)")
+    parser.add_argument("--sequence-length", type=int, default=None,
+                        help="the task preprocessor's sequence length (default: 512, or "
+                             "the model's maximum if smaller)")
+    casing = parser.add_mutually_exclusive_group()
+    casing.add_argument("--lowercase", dest="lowercase", action="store_true", default=None,
+                        help="lower-case text (default: what SOURCE says or implies)")
+    casing.add_argument("--cased", dest="lowercase", action="store_false",
+                        help="keep case (e.g. a cased TF1 checkpoint in a folder not named so)")
+    parser.add_argument("--ignore-unused-weights", action="store_true",
+                        help="convert even if SOURCE has tensors the model has no place for")
+    parser.add_argument("--overwrite", action="store_true", help="replace DEST if it exists")
+    parser.set_defaults(run=run)
+
+
+def _group(names):
+    """Counts names by their first two path components ("cls/predictions": 5)."""
+    counts = collections.Counter()
+    for name in names:
+        parts = name.replace(".", "/").split("/")
+        counts["/".join(parts[:2])] += 1
+    return counts
+
+
+def run(args):
+    from rich.console import Console
+
+    console = Console()
+    try:
+        return _convert(args, console)
+    except (ValueError, FileNotFoundError, NotADirectoryError, FileExistsError) as error:
+        # soft_wrap: the message stays one line, whole in logs and greppable.
+        console.print(f"[bold red]Conversion failed:[/] {error}", highlight=False, soft_wrap=True)
+        return 1
+
+
+def _convert(args, console):
+    from rich.progress import BarColumn
+    from rich.progress import MofNCompleteColumn
+    from rich.progress import Progress
+    from rich.progress import SpinnerColumn
+    from rich.progress import TextColumn
+    from rich.progress import TimeElapsedColumn
+    from rich.table import Table
+
+    dest = os.path.abspath(args.dest)
+    if os.path.isdir(dest) and os.listdir(dest) and not args.overwrite:
+        raise FileExistsError(f"{dest} exists and is not empty; pass --overwrite to replace it.")
+    if os.path.exists(dest) and not os.path.isdir(dest):
+        raise FileExistsError(f"{dest} exists and is not a folder.")
+
+    with console.status("Importing kerabert ..."):
+        import kerabert
+        from kerabert.presets import loader
+        from kerabert.presets import saver
+        from kerabert.presets import tensor_reader
+
+    with console.status(f"Reading {args.source} ..."):
+        folder = loader.resolve(args.source)
+        description = loader.format_module(folder).describe(folder)
+    console.print(f"[bold]Source[/]  {folder}\n[bold]Format[/]  {description}", highlight=False)
+
+    tokenizer_kwargs = {} if args.lowercase is None else {"lowercase": args.lowercase}
+    readers = []
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                  MofNCompleteColumn(), TimeElapsedColumn(), console=console) as progress:
+        bar = progress.add_task("Building the model", total=None)
+
+        def on_read(reader, name):
+            if not readers or readers[-1] is not reader:
+                readers.append(reader)
+                progress.update(bar, description="Converting tensors", total=len(reader),
+                                completed=0)
+            progress.advance(bar)
+
+        with tensor_reader.observe_reads(on_read):
+            if args.task:
+                class_name = TASKS[args.task]
+                length = args.sequence_length or min(
+                    512, loader.backbone_config(folder).get("max_sequence_length", 512))
+                task_kwargs = dict(tokenizer_kwargs, sequence_length=length,
+                                   ignore_unused_weights=args.ignore_unused_weights)
+                if args.num_classes is not None:
+                    task_kwargs["num_classes"] = args.num_classes
+                model = getattr(kerabert, class_name).from_preset(folder, **task_kwargs)
+                backbone, tokenizer = model.backbone, model.preprocessor.tokenizer
+            else:
+                model = backbone = kerabert.Backbone.from_preset(
+                    folder, ignore_unused_weights=args.ignore_unused_weights)
+                tokenizer = kerabert.Tokenizer.from_preset(folder, **tokenizer_kwargs)
+        # Tensors of heads the model has no place for are not read; end the bar there.
+        done = sum(len(reader.used) for reader in readers)
+        progress.update(bar, description="Converted", total=done, completed=done)
+
+    with console.status(f"Writing {dest} ..."):
+        with saver.PresetWriter(dest, carry_over=False) as writer:
+            if args.task:
+                writer.write_task(model)
+            else:
+                writer.write_backbone(backbone)
+                writer.write_tokenizer(tokenizer)
+
+    table = Table(title=f"kerabert preset written to {dest}", show_header=False)
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("model", type(model).__name__)
+    table.add_row("size", f"{backbone.num_layers} layers, hidden {backbone.hidden_dim}, "
+                          f"{backbone.num_heads} heads, {backbone.count_params():,} parameters")
+    table.add_row("activation", str(getattr(backbone, "hidden_act", "?")))
+    flags = {k: getattr(tokenizer, k) for k in ("lowercase", "strip_accents",
+                                                "tokenize_chinese_chars") if hasattr(tokenizer, k)}
+    table.add_row("tokenizer", f"{type(tokenizer).__name__} {tokenizer.vocabulary_size()} tokens, "
+                  + ", ".join(f"{k}={v}" for k, v in flags.items()))
+    for reader in readers:
+        unused = [n for n in reader.keys() if n not in reader.used]
+        table.add_row("tensors", f"{len(reader.used)} of {len(reader)} converted")
+        if unused:
+            table.add_row("not converted", ", ".join(
+                f"{group}/* ({count})" for group, count in sorted(_group(unused).items())))
+        if reader.skipped:
+            shown = ", ".join(reader.skipped[:3]) + (" ..." if len(reader.skipped) > 3 else "")
+            table.add_row("skipped", f"{len(reader.skipped)} training-state "
+                          f"entr{'y' if len(reader.skipped) == 1 else 'ies'} ({shown})")
+    table.add_row("files", "  ".join(sorted(os.listdir(dest))))
+    console.print(table)
+    return 0

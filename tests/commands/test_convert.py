@@ -1,0 +1,108 @@
+"""`kerabert convert SOURCE DEST` turns every checkpoint format into a kerabert
+preset that matches the `transformers` model the checkpoint was written from."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import kerabert
+from kerabert import cli
+from tests.conftest import save_tiny_hf_bert
+from tests.conftest import torch_inputs
+from tests.presets import checkpoint_writers
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TEXTS = ["the quick brown fox jumps over the lazy dog.", "a cat sat on the mat"]
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory):
+    """One tiny BertForPreTraining (tanh GELU) written in every format."""
+    root = tmp_path_factory.mktemp("convert_sources")
+    hf_model = save_tiny_hf_bert(str(root / "hf"), "BertForPreTraining", seed=4,
+                                 hidden_act="gelu_new")
+    folders = {"huggingface_bin": str(root / "hf_bin")}
+    hf_model.save_pretrained(folders["huggingface_bin"], safe_serialization=False)
+    shutil.copy(root / "hf" / "vocab.txt", folders["huggingface_bin"])
+    for name, write in (("tf1", checkpoint_writers.write_tf1_folder),
+                        ("keras_bert", checkpoint_writers.write_keras_bert_folder),
+                        ("tf_20", checkpoint_writers.write_tf20_folder)):
+        folders[name] = str(root / name / "uncased_L-2_H-16_A-2")
+        write(folders[name], hf_model)
+    return folders, hf_model
+
+
+def _assert_matches(backbone, preprocessor, hf_model):
+    packed = {k: v.numpy() for k, v in preprocessor(TEXTS).items()}
+    ours = backbone(packed)
+    with torch.no_grad():
+        theirs = hf_model.bert(**torch_inputs(packed))
+    mask = packed["padding_mask"].astype(bool)
+    np.testing.assert_allclose(ours["sequence_output"].numpy()[mask],
+                               theirs.last_hidden_state.numpy()[mask], atol=1e-5)
+    np.testing.assert_allclose(ours["pooled_output"].numpy(), theirs.pooler_output.numpy(),
+                               atol=1e-5)
+
+
+def test_command_line_converts_a_tf1_checkpoint(sources, tmp_path):
+    folders, hf_model = sources
+    dest = str(tmp_path / "preset")
+    result = subprocess.run(
+        [sys.executable, "-m", "kerabert.cli", "convert", folders["tf1"], dest], cwd=ROOT,
+        capture_output=True, text=True, timeout=600, env=dict(os.environ, COLUMNS="200"))
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    assert "original Google TF1 BERT checkpoint" in result.stdout
+    assert "39 of 46 converted" in result.stdout
+    assert "cls/predictions/* (5), cls/seq_relationship/* (2)" in result.stdout
+    assert sorted(os.listdir(dest)) == ["assets", "config.json", "metadata.json",
+                                        "model.weights.h5", "tokenizer.json"]
+    backbone = kerabert.BertBackbone.from_preset(dest)
+    preprocessor = kerabert.BertPreprocessor.from_preset(dest, sequence_length=16)
+    assert backbone.hidden_act == "gelu_approximate" and preprocessor.tokenizer.lowercase
+    _assert_matches(backbone, preprocessor, hf_model)
+
+
+@pytest.mark.parametrize("source", ["huggingface_bin", "tf_20"])
+def test_other_formats_convert(sources, tmp_path, source, capsys):
+    folders, hf_model = sources
+    dest = str(tmp_path / "preset")
+    assert cli.main(["convert", folders[source], dest]) == 0
+    assert "Converted" in capsys.readouterr().out
+    preprocessor = kerabert.BertPreprocessor.from_preset(dest, sequence_length=16)
+    _assert_matches(kerabert.BertBackbone.from_preset(dest), preprocessor, hf_model)
+
+
+def test_task_preset_with_casing_override(sources, tmp_path, capsys):
+    folders, hf_model = sources
+    dest = str(tmp_path / "classifier")
+    argv = ["convert", folders["keras_bert"], dest, "--task", "classifier",
+            "--num-classes", "3", "--cased"]
+    assert cli.main(argv) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "keras_bert" in out and "lowercase=False" in out
+    classifier = kerabert.BertClassifier.from_preset(dest)
+    assert classifier.num_classes == 3
+    assert classifier.preprocessor.sequence_length == 64  # the model's maximum (< 512)
+    assert not classifier.preprocessor.tokenizer.lowercase
+    _assert_matches(classifier.backbone, kerabert.BertPreprocessor.from_preset(
+        folders["keras_bert"], sequence_length=16), hf_model)
+    # DEST now exists: converting again needs --overwrite, which replaces it whole.
+    assert cli.main(argv) == 1
+    assert "pass --overwrite" in " ".join(capsys.readouterr().out.split())
+    assert cli.main(["convert", folders["keras_bert"], dest, "--overwrite"]) == 0
+    assert "task.json" not in os.listdir(dest)
+
+
+def test_errors_are_reported_without_a_traceback(tmp_path, capsys):
+    source = tmp_path / "gpt"
+    source.mkdir()
+    (source / "config.json").write_text('{"model_type": "gpt2"}')
+    assert cli.main(["convert", str(source), str(tmp_path / "out")]) == 1
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Conversion failed" in out and "unknown model_type 'gpt2'" in out
+    assert not os.path.exists(tmp_path / "out")
