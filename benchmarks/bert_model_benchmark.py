@@ -8,8 +8,8 @@ intermediate 3072, vocabulary 30522, sequence length 128, float32):
              TensorFlow backend, with and without XLA
   keras-hub  `keras_hub.models.BertBackbone` / `keras_hub.models.BertTextClassifier`,
              same config, with and without XLA
-  HF         `transformers.BertModel` / `BertForSequenceClassification`, PyTorch CPU
-             eager, `torch.set_num_threads(<cores>)`
+  HF         `transformers.BertForSequenceClassification` (forward: its `.bert`, a
+             `BertModel`), PyTorch CPU eager, `torch.set_num_threads(<cores>)`
 
 Forward = `tf.function(lambda x: model(x, training=False), jit_compile=...)`
 for Keras, `model.eval()` under `torch.inference_mode()` for HF.
@@ -17,18 +17,30 @@ Train step = `model.compile(optimizer=Adam(1e-5), loss=sparse CE from logits,
 jit_compile=...)` then `model.train_on_batch` for Keras; `zero_grad`,
 forward with labels, `backward`, `torch.optim.Adam(lr=1e-5).step()` for HF.
 Dropout 0.1 is active in the train step for all (inactive in forward).
-Inputs: token ids uniform over the vocabulary, two segments, and a padding
+Inputs: token ids uniform over ids 1000.. of the vocabulary, two segments, and a padding
 mask with random lengths in [L/2, L], so masking costs the same everywhere.
 
-Each measurement: --warmup untimed steps (the first includes tracing / XLA
-compilation, reported as "1st call s"), then --steps individually timed steps;
-throughput is batch / median step time (robust to other load on the machine).
+Competitors are timed side by side in phases: (1) forward of all of them,
+(2) train step without XLA (kerabert, keras-hub, HF), (3) train step with XLA
+(kerabert, keras-hub, HF again). In a phase all its models are built first and
+stay alive; each runs --warmup untimed steps (the first includes tracing / XLA
+compilation, reported as "1st call s"), then --steps rounds each time ONE step
+of EVERY competitor, round-robin, so that load from other processes hits all
+of them alike (timed one after another, the same model measured up to 2x
+apart on the shared machine). Models are freed between phases (peak memory
+for BERT-base, batch 8: ~10 GB). Throughput is batch / median step time
+and batch / fastest step ("best", the least disturbed by outside load).
 
 Usage:
   USE_TF=0 python benchmarks/bert_model_benchmark.py            # BERT-base, batch 8
   USE_TF=0 python benchmarks/bert_model_benchmark.py --quick    # 4 layers, hidden 256
   USE_TF=0 python benchmarks/bert_model_benchmark.py --batch-size 16 --steps 5 \\
       --only kerabert,hf --no-xla
+
+PyTorch's OpenMP pool is run with OMP_WAIT_POLICY=PASSIVE by default
+(--omp-wait-policy): on a 2-core machine shared with other processes, libgomp's
+default spin-waiting made HF 4-7x slower than with PASSIVE, which would say more
+about the machine's load than about HF. TF's own thread pool is not affected.
 
 A competitor that fails (e.g. XLA not supported) is printed as "failed: ...".
 """
@@ -78,6 +90,8 @@ def print_environment(args):
           f"{keras_hub.__version__}")
     print(f"torch {torch.__version__} (threads {torch.get_num_threads()}) | transformers "
           f"{transformers.__version__} | numpy {np.__version__}")
+    print(f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')} | "
+          f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '(unset)')}")
     print(f"TF intra/inter-op threads: {tf.config.threading.get_intra_op_parallelism_threads()}"
           f"/{tf.config.threading.get_inter_op_parallelism_threads()} (0 = all cores); "
           f"GPUs visible to TF: {len(tf.config.list_physical_devices('GPU'))}")
@@ -91,32 +105,11 @@ def make_inputs(batch, length, vocab, seed=0):
     lengths = rng.integers(length // 2, length + 1, size=batch)
     positions = np.arange(length)[None, :]
     mask = (positions < lengths[:, None]).astype("int32")
-    token_ids = rng.integers(1000, vocab, size=(batch, length)).astype("int32") * mask
+    token_ids = rng.integers(min(1000, vocab - 1), vocab, size=(batch, length)).astype("int32") * mask
     split = rng.integers(1, np.maximum(lengths, 2))[:, None]
     segment_ids = ((positions >= split) * mask).astype("int32")
     labels = rng.integers(0, 2, size=batch).astype("int32")
     return {"token_ids": token_ids, "segment_ids": segment_ids, "padding_mask": mask}, labels
-
-
-class Timer:
-    """Runs `step` `warmup` times (first timed apart), then `steps` timed steps."""
-
-    def __init__(self, warmup, steps):
-        self.warmup, self.steps = max(1, warmup), max(1, steps)
-
-    def __call__(self, step):
-        start = time.perf_counter()
-        step()
-        first = time.perf_counter() - start
-        for _ in range(self.warmup - 1):
-            step()
-        times = []
-        for _ in range(self.steps):
-            start = time.perf_counter()
-            step()
-            times.append(time.perf_counter() - start)
-        return {"first": first, "median": statistics.median(times), "min": min(times),
-                "mean": statistics.fmean(times)}
 
 
 def count_params(weights):
@@ -125,96 +118,75 @@ def count_params(weights):
     return int(sum(np.prod(w.shape) for w in weights))
 
 
-# --- Keras competitors ---------------------------------------------------------------
+# --- competitors ---------------------------------------------------------------------
+#
+# Each builder returns {(mode, name, jit): (step_fn, params, note)} or an exception
+# per key. Keras: the forward pass uses the backbone; each XLA setting gets its own
+# classifier around that backbone (its own optimizer state, shared weights).
 
 
-def keras_models(name, cfg):
+def build_keras(name, cfg, inputs, labels, xla_modes, modes):
+    import keras
     import keras_hub
+    import tensorflow as tf
 
     import kerabert
 
+    x = {k: tf.constant(v) for k, v in inputs.items()}
+    y = tf.constant(labels)
     if name == "kerabert":
         backbone = kerabert.BertBackbone(
             vocabulary_size=cfg["vocab"], num_layers=cfg["layers"], num_heads=cfg["heads"],
             hidden_dim=cfg["hidden"], intermediate_dim=cfg["intermediate"], dropout=0.1,
             attention_dropout=0.1, max_sequence_length=512, num_segments=2,
             hidden_act="gelu")
-        make_classifier = lambda: kerabert.BertClassifier(backbone, num_classes=2)  # noqa: E731
+
+        def make_classifier():
+            return kerabert.BertClassifier(backbone, num_classes=2)
     else:
         backbone = keras_hub.models.BertBackbone(
             vocabulary_size=cfg["vocab"], num_layers=cfg["layers"], num_heads=cfg["heads"],
             hidden_dim=cfg["hidden"], intermediate_dim=cfg["intermediate"], dropout=0.1,
             max_sequence_length=512, num_segments=2)
-        make_classifier = lambda: keras_hub.models.BertTextClassifier(  # noqa: E731
-            backbone, num_classes=2, preprocessor=None)
-    return backbone, make_classifier
 
+        def make_classifier():
+            return keras_hub.models.BertTextClassifier(backbone, num_classes=2,
+                                                       preprocessor=None)
 
-def run_keras(name, cfg, inputs, labels, timer, xla_modes, modes, record):
-    import keras
-    import tensorflow as tf
-
-    x = {k: tf.constant(v) for k, v in inputs.items()}
-    y = tf.constant(labels)
-    try:
-        backbone, make_classifier = keras_models(name, cfg)
-    except Exception as e:
-        for mode in modes:
-            for jit in xla_modes:
-                record(mode, name, jit, error=e)
-        return
-    params = count_params(backbone.weights)
-
+    runners = {}
     if "forward" in modes:
+        params = count_params(backbone.weights)
         for jit in xla_modes:
-            print(f"  {name} forward, XLA {'on' if jit else 'off'} ...", flush=True)
-            try:
-                fn = tf.function(lambda inp: backbone(inp, training=False), jit_compile=jit)
+            fn = tf.function(lambda inp: backbone(inp, training=False), jit_compile=jit)
 
-                def step():
-                    fn(x)["pooled_output"].numpy()
+            def step(fn=fn):
+                fn(x)["pooled_output"].numpy()
 
-                record("forward", name, jit, stats=timer(step), params=params)
-            except Exception as e:
-                record("forward", name, jit, error=e)
-            gc.collect()
-
+            runners[("forward", name, jit)] = (step, params, None)
     if "train" in modes:
-        try:
-            classifier = make_classifier()
-        except Exception as e:
-            for jit in xla_modes:
-                record("train", name, jit, error=e)
-            classifier = None
-        for jit in xla_modes if classifier is not None else ():
-            print(f"  {name} train step, XLA {'on' if jit else 'off'} ...", flush=True)
+        for jit in xla_modes:
             try:
+                classifier = make_classifier()
                 classifier.compile(
                     optimizer=keras.optimizers.Adam(1e-5),
                     loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                     metrics=None, jit_compile=jit)
-
-                def step():
-                    classifier.train_on_batch(x, y)
-
-                record("train", name, jit, stats=timer(step),
-                       params=count_params(classifier.trainable_weights))
             except Exception as e:
-                record("train", name, jit, error=e)
-            gc.collect()
-        del classifier
-    del backbone, make_classifier
-    keras.backend.clear_session()
-    gc.collect()
+                runners[("train", name, jit)] = e
+                continue
+
+            def step(classifier=classifier):
+                classifier.train_on_batch(x, y)
+
+            runners[("train", name, jit)] = (
+                step, count_params(classifier.trainable_weights), None)
+    return runners
 
 
-# --- Hugging Face PyTorch ------------------------------------------------------------
-
-
-def run_hf(cfg, inputs, labels, timer, modes, record):
+def build_hf(cfg, inputs, labels, modes, tag=None):
     os.environ["USE_TF"] = "0"
     import torch
-    from transformers import BertConfig, BertForSequenceClassification, BertModel
+    from transformers import BertConfig, BertForSequenceClassification
 
     torch.manual_seed(0)
     config = BertConfig(
@@ -228,44 +200,66 @@ def run_hf(cfg, inputs, labels, timer, modes, record):
         "attention_mask": torch.from_numpy(inputs["padding_mask"]).long(),
     }
     y = torch.from_numpy(labels).long()
-
+    model = BertForSequenceClassification(config)
+    note = f"attn={getattr(model.config, '_attn_implementation', '?')}"
+    runners = {}
     if "forward" in modes:
-        print("  hf forward ...", flush=True)
-        try:
-            model = BertModel(config).eval()
-            attn = getattr(model.config, "_attn_implementation", "?")
+        def forward():
+            model.eval()  # dropout off; toggling is a cheap walk over the modules
+            with torch.inference_mode():
+                model.bert(**t).pooler_output.numpy()
 
-            def step():
-                with torch.inference_mode():
-                    model(**t).pooler_output.numpy()
-
-            record("forward", "hf", None, stats=timer(step),
-                   params=count_params(list(model.parameters())), note=f"attn={attn}")
-            del model
-        except Exception as e:
-            record("forward", "hf", None, error=e)
-        gc.collect()
-
+        runners[("forward", "hf", tag)] = (
+            forward, count_params(list(model.bert.parameters())), note)
     if "train" in modes:
-        print("  hf train step ...", flush=True)
-        try:
-            model = BertForSequenceClassification(config).train()
-            attn = getattr(model.config, "_attn_implementation", "?")
-            optimizer = torch.optim.Adam(model.parameters(), lr=1e-5)
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-5)
 
-            def step():
-                optimizer.zero_grad(set_to_none=True)
-                loss = model(**t, labels=y).loss
-                loss.backward()
-                optimizer.step()
-                loss.item()
+        def train():
+            model.train()
+            optimizer.zero_grad(set_to_none=True)
+            loss = model(**t, labels=y).loss
+            loss.backward()
+            optimizer.step()
+            loss.item()
 
-            record("train", "hf", None, stats=timer(step),
-                   params=count_params(list(model.parameters())), note=f"attn={attn}")
-            del model, optimizer
-        except Exception as e:
-            record("train", "hf", None, error=e)
-        gc.collect()
+        runners[("train", "hf", tag)] = (
+            train, count_params(list(model.parameters())), note)
+    return runners
+
+
+def rss_gb():
+    """Current resident memory of this process (Linux), in GB."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1e6
+    except OSError:
+        pass
+    return float("nan")
+
+
+def release_memory():
+    """Frees what the last phase left: Keras state, garbage, and glibc's free lists."""
+    import keras
+
+    keras.backend.clear_session()
+    gc.collect()
+    try:  # return freed heap to the OS so the next phase can't stack on top of it
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except Exception:
+        pass
+
+
+def peak_rss_gb():
+    try:
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # KiB on Linux
+    except Exception:
+        return float("nan")
 
 
 # --- report --------------------------------------------------------------------------
@@ -273,48 +267,61 @@ def run_hf(cfg, inputs, labels, timer, modes, record):
 LABELS = {"kerabert": "kerabert", "keras-hub": "keras-hub", "hf": "HF torch"}
 
 
-def print_tables(results, batch, modes, xla_modes):
-    def xla_label(jit):
-        return "-" if jit is None else ("on" if jit else "off")
+def print_tables(results, batch, phases):
+    def stats(key):
+        r = results.get(key)
+        return None if r is None else r.get("stats")
 
-    def throughput(mode, name, jit):
-        r = results.get((mode, name, jit))
-        if r is None or r.get("stats") is None:
+    def ratio(stats_a, stats_b, field):
+        if not stats_a or not stats_b:
             return None
-        return batch / r["stats"]["median"]
+        return stats_b[field] / stats_a[field]  # throughput ratio = inverse time ratio
+
+    def pair(stats_a, stats_b):
+        med, best = ratio(stats_a, stats_b, "median"), ratio(stats_a, stats_b, "min")
+        return "-" if med is None else f"{med:.2f}/{best:.2f}"
 
     titles = {"forward": "Forward (inference, training=False)",
               "train": "Train step (forward + backward + Adam update, dropout on)"}
-    for mode in modes:
+    for mode in ("forward", "train"):
+        mode_phases = [ph for ph in phases if ph[0] == mode]
+        if not mode_phases:
+            continue
         print(f"== {titles[mode]}: batch {batch} ==")
-        header = (f"{'model':<11}{'XLA':<5}{'ex/s':>9}{'ms/step':>10}{'min ms':>9}"
-                  f"{'1st call s':>12}{'vs keras-hub':>14}{'vs HF':>8}  notes")
+        header = (f"{'model':<11}{'XLA':<5}{'ex/s med':>9}{'ex/s best':>10}{'ms med':>9}"
+                  f"{'ms best':>9}{'1st call s':>11}{'vs keras-hub':>14}{'vs HF':>11}  notes")
         print(header)
         print("-" * len(header))
-        hf = throughput(mode, "hf", None)
-        order = [(n, j) for n in ("kerabert", "keras-hub") for j in xla_modes] + [("hf", None)]
-        for name, jit in order:
-            r = results.get((mode, name, jit))
-            if r is None:
-                continue
-            prefix = f"{LABELS[name]:<11}{xla_label(jit):<5}"
-            if r.get("error") is not None:
-                print(f"{prefix}failed: {r['error']}")
-                continue
-            s = r["stats"]
-            ex = batch / s["median"]
-            hub = throughput(mode, "keras-hub", jit) if name == "kerabert" else None
-            vs_hub = f"{ex / hub:.2f}x" if hub else "-"
-            vs_hf = f"{ex / hf:.2f}x" if hf and name != "hf" else "-"
-            notes = f"{r['params'] / 1e6:.1f}M params"
-            if r.get("note"):
-                notes += f", {r['note']}"
-            print(f"{prefix}{ex:>9.2f}{s['median'] * 1e3:>10.1f}{s['min'] * 1e3:>9.1f}"
-                  f"{s['first']:>12.2f}{vs_hub:>14}{vs_hf:>8}  {notes}")
+        for _, xla_modes, tag in mode_phases:
+            hf = stats((mode, "hf", tag))
+            order = [(n, j) for n in ("kerabert", "keras-hub") for j in xla_modes]
+            order.append(("hf", tag))
+            for name, jit in order:
+                r = results.get((mode, name, jit))
+                if r is None:
+                    continue
+                xla = "-" if name == "hf" else ("on" if jit else "off")
+                prefix = f"{LABELS[name]:<11}{xla:<5}"
+                if r.get("error") is not None:
+                    print(f"{prefix}failed: {r['error']}")
+                    continue
+                s = r["stats"]
+                vs_hub = pair(s, stats((mode, "keras-hub", jit))) if name == "kerabert" else "-"
+                vs_hf = pair(s, hf) if name != "hf" else "-"
+                notes = f"{r['params'] / 1e6:.1f}M params"
+                if r.get("note"):
+                    notes += f", {r['note']}"
+                if len(mode_phases) > 1 and name == "hf":
+                    notes += f", timed beside the XLA-{'on' if tag else 'off'} rows"
+                print(f"{prefix}{batch / s['median']:>9.2f}{batch / s['min']:>10.2f}"
+                      f"{s['median'] * 1e3:>9.0f}{s['min'] * 1e3:>9.0f}{s['first']:>11.1f}"
+                      f"{vs_hub:>14}{vs_hf:>11}  {notes}")
         print()
-    print("ex/s = batch / median step time. 'vs keras-hub' compares kerabert with keras-hub "
-          "at the same XLA setting; 'vs HF' compares with HF PyTorch eager (>1 = faster). "
-          "'1st call s' includes tracing and, with XLA, compilation.")
+    print("ex/s med|best = batch / median|fastest timed step. Ratios are throughput ratios "
+          "(>1 = kerabert or the Keras row is faster), given as median/best: 'vs keras-hub' "
+          "is kerabert / keras-hub at the same XLA setting; 'vs HF' is the row / HF PyTorch "
+          "eager timed in the same phase. Under outside load the 'best' figures are the "
+          "less disturbed ones. '1st call s' includes tracing and, with XLA, compilation.")
 
 
 def main(argv=None):
@@ -326,20 +333,33 @@ def main(argv=None):
     parser.add_argument("--heads", type=int, default=12)
     parser.add_argument("--intermediate", type=int, default=3072)
     parser.add_argument("--vocab", type=int, default=30522)
-    parser.add_argument("--warmup", type=int, default=2,
+    parser.add_argument("--warmup", type=int, default=1,
                         help="untimed steps per measurement (>= 1; the first is reported)")
-    parser.add_argument("--steps", type=int, default=3, help="timed steps per measurement")
+    parser.add_argument("--steps", type=int, default=5,
+                        help="timed round-robin rounds (one step of every competitor each)")
     parser.add_argument("--only", default=",".join(COMPETITORS),
                         help=f"comma-separated subset of {','.join(COMPETITORS)}")
     parser.add_argument("--modes", default="forward,train", help="forward,train or one")
     parser.add_argument("--no-xla", action="store_true", help="skip the XLA runs")
     parser.add_argument("--xla-only", action="store_true", help="skip the non-XLA Keras runs")
+    parser.add_argument("--torch-threads", type=int, default=cpu_count(),
+                        help="torch.set_num_threads (default: the core count)")
+    parser.add_argument("--omp-wait-policy", default=os.environ.get("OMP_WAIT_POLICY", "PASSIVE"),
+                        choices=("PASSIVE", "ACTIVE", "unset"),
+                        help="OMP_WAIT_POLICY for PyTorch's OpenMP pool (default PASSIVE, or "
+                             "the environment's). With other load on the cores, libgomp's "
+                             "default spinning made HF several times slower here.")
     parser.add_argument("--quick", action="store_true",
-                        help="4 layers, hidden 256, 4 heads, intermediate 1024; 1+3 steps")
+                        help="4 layers, hidden 256, 4 heads, intermediate 1024; 1 warm-up + 5 steps")
     args = parser.parse_args(argv)
+    # libgomp reads this when torch is first imported, which happens below.
+    if args.omp_wait_policy == "unset":
+        os.environ.pop("OMP_WAIT_POLICY", None)
+    else:
+        os.environ["OMP_WAIT_POLICY"] = args.omp_wait_policy
     if args.quick:
         args.layers, args.hidden, args.heads, args.intermediate = 4, 256, 4, 1024
-        args.warmup, args.steps = 1, 3
+        args.warmup, args.steps = 1, 5
     only = [c.strip() for c in args.only.split(",") if c.strip()]
     bad = [c for c in only if c not in COMPETITORS]
     if bad:
@@ -355,7 +375,7 @@ def main(argv=None):
 
     import torch
 
-    torch.set_num_threads(cpu_count())
+    torch.set_num_threads(args.torch_threads)
     import keras
 
     keras.utils.set_random_seed(0)
@@ -367,41 +387,120 @@ def main(argv=None):
     print(f"model: {args.layers} layers, hidden {args.hidden}, {args.heads} heads, "
           f"intermediate {args.intermediate}, vocab {args.vocab}, float32, gelu (erf)")
     print(f"batch {args.batch_size} x seq len {args.seq_len}; {args.warmup} warm-up + "
-          f"{args.steps} timed steps per measurement; competitors: {', '.join(only)}; "
+          f"{args.steps} timed round-robin rounds per competitor; competitors: {', '.join(only)}; "
           f"modes: {', '.join(modes)}; Keras XLA settings: "
           f"{', '.join('on' if j else 'off' for j in xla_modes)}")
     print()
 
     inputs, labels = make_inputs(args.batch_size, args.seq_len, args.vocab)
-    timer = Timer(args.warmup, args.steps)
     results = {}
 
-    def record(mode, name, jit, stats=None, params=None, error=None, note=None):
-        if error is not None:
-            lines = f"{type(error).__name__}: {error}".strip().splitlines()
-            message = lines[0][:200] if lines else type(error).__name__
-            if os.environ.get("BENCH_TRACEBACK"):
-                traceback.print_exception(error)
-            print(f"    failed: {message}", flush=True)
-            results[(mode, name, jit)] = {"error": message}
-            return
-        print(f"    {args.batch_size / stats['median']:.2f} ex/s "
-              f"(median {stats['median'] * 1e3:.1f} ms, 1st call {stats['first']:.1f} s)",
-              flush=True)
-        results[(mode, name, jit)] = {"stats": stats, "params": params, "note": note}
+    def fail(key, error):
+        lines = f"{type(error).__name__}: {error}".strip().splitlines()
+        message = lines[0][:200] if lines else type(error).__name__
+        if os.environ.get("BENCH_TRACEBACK"):
+            traceback.print_exception(error)
+        print(f"    failed: {message}", flush=True)
+        results[key] = {"error": message}
+
+    def describe(key):
+        mode, name, jit = key
+        xla = "" if jit is None else f", XLA {'on' if jit else 'off'}"
+        return f"{name} {mode}{xla}"
+
+    def run_phase(mode, phase_xla, tag):
+        """Builds, warms up and times one group of competitors, then frees them."""
+        runners = {}
+        for name in only:
+            print(f"  building {name} ...", flush=True)
+            t0 = time.perf_counter()
+            try:
+                if name == "hf":
+                    built = build_hf(cfg, inputs, labels, [mode], tag=tag)
+                else:
+                    built = build_keras(name, cfg, inputs, labels, phase_xla, [mode])
+            except Exception as e:
+                keys = [(mode, name, tag)] if name == "hf" else [(mode, name, j)
+                                                                 for j in phase_xla]
+                built = {key: e for key in keys}
+            for key, value in built.items():
+                if isinstance(value, Exception):
+                    fail(key, value)
+                else:
+                    runners[key] = value
+            print(f"    built in {time.perf_counter() - t0:.1f} s (RSS now {rss_gb():.1f} GB)",
+                  flush=True)
+
+        print(f"  warm-up: {args.warmup} step(s) each; the first is reported as '1st call s'")
+        for key in list(runners):
+            step, params, note = runners[key]
+            print(f"  {describe(key)} ...", flush=True)
+            try:
+                t0 = time.perf_counter()
+                step()
+                first = time.perf_counter() - t0
+                for _ in range(args.warmup - 1):
+                    step()
+            except Exception as e:
+                fail(key, e)
+                del runners[key]
+                continue
+            results[key] = {"first": first, "times": [], "params": params, "note": note}
+            print(f"    1st call {first:.1f} s (RSS now {rss_gb():.1f} GB)", flush=True)
+
+        print(f"  timed: {args.steps} round(s), each timing one step of every competitor")
+        for r in range(args.steps):
+            t0 = time.perf_counter()
+            for key in list(runners):
+                try:
+                    t1 = time.perf_counter()
+                    runners[key][0]()
+                    results[key]["times"].append(time.perf_counter() - t1)
+                except Exception as e:
+                    fail(key, e)
+                    del runners[key]
+            print(f"  round {r + 1}/{args.steps}: {time.perf_counter() - t0:.1f} s",
+                  flush=True)
+        runners.clear()
+
+    def describe(key):
+        mode, name, jit = key
+        xla = "" if name == "hf" else f", XLA {'on' if jit else 'off'}"
+        return f"{name} {mode}{xla}"
+
+    # Phases: the forward pass of everything together (small memory); the train
+    # step in one phase per XLA setting (keeps peak memory ~half of all at once;
+    # HF runs in each so that every 'vs HF' ratio is measured side by side).
+    phases = []
+    if "forward" in modes:
+        phases.append(("forward", xla_modes, None))
+    if "train" in modes:
+        phases.extend(("train", [jit], jit) for jit in xla_modes)
 
     start = time.perf_counter()
-    print("== Running ==")
-    for name in only:
-        t0 = time.perf_counter()
-        if name == "hf":
-            run_hf(cfg, inputs, labels, timer, modes, record)
-        else:
-            run_keras(name, cfg, inputs, labels, timer, xla_modes, modes, record)
-        print(f"  ({name} took {time.perf_counter() - t0:.0f} s)", flush=True)
-    print(f"total {time.perf_counter() - start:.0f} s")
+    for mode, phase_xla, tag in phases:
+        label = "" if mode == "forward" else f", XLA {'on' if tag else 'off'} (+ HF)"
+        print(f"== Phase: {mode}{label} ==")
+        run_phase(mode, phase_xla, tag)
+        # Free the phase's models (its frames are gone now) before the next one.
+        release_memory()
+        print(f"  (RSS after freeing the phase: {rss_gb():.1f} GB)", flush=True)
+    for key, r in results.items():
+        times = r.get("times")
+        if times:
+            r["stats"] = {"median": statistics.median(times), "min": min(times),
+                          "first": r["first"]}
+        elif "error" not in r:
+            r["error"] = "no timed step completed"
+
+    print(f"total {time.perf_counter() - start:.0f} s; peak RSS {peak_rss_gb():.1f} GB")
+    try:
+        print(f"load average at the end (1/5/15 min): "
+              f"{tuple(round(x, 2) for x in os.getloadavg())}")
+    except OSError:
+        pass
     print()
-    print_tables(results, args.batch_size, modes, xla_modes)
+    print_tables(results, args.batch_size, phases)
     print(f"Note: measured on a shared {cpu_count()}-core CPU machine; other processes "
           "(e.g. test runs) may have competed for the cores, so absolute figures are "
           "noisy; the ratios come from one process and one run.")

@@ -8,7 +8,8 @@ Corpus: the lines of `botchan.txt` (`tests/fixtures/botchan.txt` if present,
 else `/work/shared/data/sentencepiece/botchan.txt`), cycled and concatenated
 into "sentences" of ~30 words each.
 
-Paths measured (best of --repeats after one warm-up pass):
+Paths measured (one warm-up pass each, then --repeats round-robin rounds that
+time every path once; the best round per path is reported):
   (a) kerabert `BertTokenizer.tokenize`, eager, batches of --batch-size
   (b) kerabert in `tf.data`: from_tensor_slices(texts).batch(B).map(tok.tokenize,
       num_parallel_calls=AUTOTUNE)
@@ -21,6 +22,9 @@ Paths measured (best of --repeats after one warm-up pass):
   HF `encode_batch` always computes offsets, so (e) is the like-for-like
   comparison for (f); for ids only, (g) is the like-for-like one for (b), and
   (b)/(e) is what you get against HF's usual `encode_batch` call.
+  The eager TF paths get tf.string batches built beforehand (not timed); HF gets
+  the same batches as Python lists and returns `Encoding` objects (timed, as
+  that is its API). HF uses its Rayon thread pool over the available cores.
 
 Usage:
   USE_TF=0 python benchmarks/tokenizer_benchmark.py            # 50k sentences, best of 3
@@ -82,17 +86,6 @@ def vocab_paths():
     return root + "/vocab.txt", root + "/tokenizer.json"
 
 
-def best_time(fn, repeats):
-    """One warm-up call, then the best of `repeats` timed calls. Returns (best, result)."""
-    result = fn()  # warm-up (tracing, thread pools, caches)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times), result
-
-
 def print_environment():
     import keras
     import keras_hub
@@ -106,7 +99,7 @@ def print_environment():
     print(f"python {platform.python_version()} on {platform.platform()}")
     print(f"CPU cores available: {cpu_count()} (os.cpu_count()={os.cpu_count()})")
     try:
-        print(f"load average (1/5/15 min): {os.getloadavg()}")
+        print(f"load average (1/5/15 min): {tuple(round(x, 2) for x in os.getloadavg())}")
     except OSError:
         pass
     print(
@@ -156,7 +149,7 @@ def main(argv=None):
     print(f"        {tokenizer_json}")
     print(f"{len(texts)} sentences (~{args.words_per_sentence} words each), "
           f"{total_mb:.2f} MB UTF-8, avg {total_bytes / len(texts):.0f} bytes/sentence; "
-          f"batch size {bs}; best of {args.repeats} after 1 warm-up pass")
+          f"batch size {bs}; best of {args.repeats} round-robin rounds after 1 warm-up pass")
     print()
 
     kb_tok = kerabert.BertTokenizer(vocabulary=vocab_txt, lowercase=True)
@@ -202,18 +195,43 @@ def main(argv=None):
          lambda: hf("encode_batch_fast")),
     ]
 
-    results, outputs = {}, {}
+    # Warm-up pass for every path (tracing, thread pools, caches; its output is
+    # kept for the agreement check), then --repeats rounds that time every path
+    # once each, round-robin, so a burst of outside load hits all paths alike.
+    results, outputs, runners = {}, {}, {}
     for label, who, how, what, make in cases:
         if label in skip:
             continue
-        print(f"running ({label}) {who} {how} {what} ...", flush=True)
+        print(f"warm-up ({label}) {who} {how} {what} ...", flush=True)
         try:
-            seconds, out = best_time(make(), args.repeats)
+            run = make()
+            outputs[label] = run()
         except Exception as e:  # report, keep going
             results[label] = (who, how, what, None, f"{type(e).__name__}: {e}".splitlines()[0])
             continue
-        results[label] = (who, how, what, seconds, None)
-        outputs[label] = out
+        runners[label] = run
+        results[label] = (who, how, what, float("inf"), None)
+    for r in range(args.repeats):
+        print(f"timed round {r + 1}/{args.repeats} ...", flush=True)
+        for label, run in runners.items():
+            start = time.perf_counter()
+            try:
+                run()
+            except Exception as e:
+                who, how, what = results[label][:3]
+                results[label] = (who, how, what, None,
+                                  f"{type(e).__name__}: {e}".splitlines()[0])
+                continue
+            seconds = time.perf_counter() - start
+            who, how, what, best, err = results[label]
+            if err is None:
+                results[label] = (who, how, what, min(best, seconds), None)
+    runners = {k: v for k, v in runners.items() if results[k][4] is None}
+    try:
+        print(f"load average at the end (1/5/15 min): "
+              f"{tuple(round(x, 2) for x in os.getloadavg())}")
+    except OSError:
+        pass
     print()
 
     # --- throughput table -------------------------------------------------------

@@ -10,7 +10,7 @@ import collections
 import os
 
 # --task -> kerabert task class name.
-TASKS = {"classifier": "BertClassifier"}
+TASKS = {"classifier": "BertClassifier", "question_answerer": "BertQuestionAnswerer"}
 
 
 def register(commands):

@@ -21,7 +21,7 @@ from kerabert.presets.formats import tf_checkpoint
 #   open_weights(folder) -> TensorReader   describe(folder) -> str
 # Each converter module has convert_backbone_config(config),
 # convert_backbone_weights(backbone, reader), convert_tokenizer(cls, folder,
-# **overrides), head_config(config, task_kind), convert_head_weights(task, reader),
+# **overrides), head_config(config, task_kind, folder), convert_head_weights(task, reader),
 # HEAD_PREFIXES (head tensors a load may leave unused), backbone_cls(),
 # tokenizer_cls().
 FORMATS = {
@@ -211,7 +211,7 @@ def load_task(cls, preset, load_weights=True, ignore_unused_weights=False, **kwa
         return task
 
     fmt, config, converter = _converter(folder)
-    saved_head = converter.head_config(config, cls.task_kind)
+    saved_head = converter.head_config(config, cls.task_kind, folder)
     task = cls(backbone=backbone, preprocessor=preprocessor,
                **cls.require_head_config({**(saved_head or {}), **kwargs}, saved_head, folder))
     if load_weights:

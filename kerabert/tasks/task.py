@@ -60,8 +60,10 @@ class Task(keras.Model):
         """Builds the task from a kerabert preset or a Hugging Face folder.
 
         Keyword arguments go to the task constructor (e.g. `num_classes`), except
-        `sequence_length` / `truncate` (preprocessor), `dtype` (backbone) and
-        `preprocessor=None` (build without a preprocessor). Head weights load when
+        `sequence_length` / `truncate` / `doc_stride` / `max_query_length`
+        (preprocessor), tokenizer flags such as `lowercase` / `strip_accents`
+        (tokenizer), `dtype` (backbone) and `preprocessor=None` (build without a
+        preprocessor). Head weights load when
         the preset holds the same kind of head with the same size.
         """
         from kerabert.presets import loader

@@ -192,3 +192,46 @@ def test_config_without_checkpoint_builds_the_architecture(tf1, tmp_path):
         kerabert.BertBackbone.from_preset(str(target))
     backbone = kerabert.BertBackbone.from_preset(str(target), load_weights=False)
     assert backbone.num_layers == 2 and backbone.hidden_act == "gelu_approximate"
+
+
+@pytest.mark.parametrize("task", ["question_answerer", "classifier"])
+def test_fine_tuned_reference_heads(tmp_path, task):
+    """Checkpoints written by the reference's run_squad.py / run_classifier.py:
+    their heads (`cls/squad/output_*`, `output_*`, stored (outputs, hidden)) load
+    into BertQuestionAnswerer / BertClassifier and match transformers."""
+    architecture = ("BertForQuestionAnswering" if task == "question_answerer"
+                    else "BertForSequenceClassification")
+    extra = {"num_labels": 3} if task == "classifier" else {}
+    hf_model = save_tiny_hf_bert(str(tmp_path / "hf"), architecture, seed=4,
+                                 hidden_act="gelu_new", **extra)
+    if task == "question_answerer":
+        # A transformers QA model has no pooler; the reference graph does.
+        from transformers.models.bert.modeling_bert import BertPooler
+        hf_model.bert.pooler = BertPooler(hf_model.config)
+    sd = {k: v.detach().numpy() for k, v in hf_model.state_dict().items()}
+    if task == "question_answerer":
+        head = {"cls/squad/output_weights": sd["qa_outputs.weight"],
+                "cls/squad/output_bias": sd["qa_outputs.bias"]}
+    else:
+        head = {"output_weights": sd["classifier.weight"], "output_bias": sd["classifier.bias"]}
+    folder = str(tmp_path / "uncased_L-2_H-16_A-2")
+    checkpoint_writers.write_bert_config(folder, hf_model.config)
+    tensors = {**checkpoint_writers.tf1_tensors(hf_model), **head}
+    checkpoint_writers.save_v2(os.path.join(folder, "bert_model.ckpt"), tensors)
+    cls = kerabert.BertQuestionAnswerer if task == "question_answerer" else kerabert.BertClassifier
+    model = cls.from_preset(folder, sequence_length=16)
+    texts = ["the quick fox", "a lazy dog sat"]
+    packed = {k: v.numpy() for k, v in kerabert.BertPreprocessor.from_preset(
+        folder, sequence_length=16)(texts).items()}
+    import torch
+    from tests.conftest import torch_inputs
+    with torch.no_grad():
+        expected = hf_model(**torch_inputs(packed))
+    # The classifier takes raw text; the QA task takes packed windows.
+    ours = model.predict(packed if task == "question_answerer" else texts, verbose=0)
+    if task == "question_answerer":
+        np.testing.assert_allclose(ours["start_logits"], expected.start_logits.numpy(), atol=1e-5)
+        np.testing.assert_allclose(ours["end_logits"], expected.end_logits.numpy(), atol=1e-5)
+    else:
+        assert model.num_classes == 3
+        np.testing.assert_allclose(ours, expected.logits.numpy(), atol=1e-5)

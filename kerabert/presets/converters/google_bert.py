@@ -44,7 +44,7 @@ HIDDEN_ACT = {
 }
 
 # Tensors of heads that a backbone-only load may leave unused.
-HEAD_PREFIXES = ("cls/",)
+HEAD_PREFIXES = ("cls/", "output_weights", "output_bias")
 
 PREFIX = "bert/"
 ANCHOR = "bert/embeddings/word_embeddings"
@@ -147,13 +147,37 @@ def tokenizer_cls():
     return BertTokenizer
 
 
-def head_config(config, task_kind):
-    """TF1 releases carry only pretraining heads, which no task converts yet."""
+# Heads of the reference's fine-tuning scripts: `run_squad.py` writes
+# `cls/squad/output_{weights,bias}`, `run_classifier.py` `output_{weights,bias}`;
+# both weights are (outputs, hidden), used with `matmul(x, w, transpose_b=True)`.
+SQUAD_HEAD = "cls/squad/output_weights"
+CLASSIFIER_HEAD = "output_weights"
+
+
+def head_config(config, task_kind, folder=None):
+    """The fine-tuned head the checkpoint holds for `task_kind`, if any."""
+    if folder is None:
+        return None
+    from kerabert.presets.formats import tf_checkpoint
+
+    shapes = tf_checkpoint.variable_names(folder)
+    if task_kind == "question_answerer" and SQUAD_HEAD in shapes:
+        return {}
+    if task_kind == "classifier" and CLASSIFIER_HEAD in shapes:
+        return {"num_classes": int(shapes[CLASSIFIER_HEAD][0])}
     return None
 
 
 def convert_head_weights(task, reader):
-    raise ValueError(f"No TF1 checkpoint head conversion for {task.task_kind!r} yet.")
+    """Copies the reference fine-tuning head into the matching kerabert task."""
+    names = {"question_answerer": ("span_logits", "cls/squad/output"),
+             "classifier": ("logits", "output")}
+    if task.task_kind not in names:
+        raise ValueError(f"No TF1 checkpoint head conversion for {task.task_kind!r}.")
+    layer_name, scope = names[task.task_kind]
+    layer = task.get_layer(layer_name)
+    reader.assign(layer.kernel, scope + "_weights", lambda w: w.T)
+    reader.assign(layer.bias, scope + "_bias")
 
 
 def infer_lowercase(folder, config=None):

@@ -131,7 +131,7 @@ ARCHITECTURE_TASKS = {
 }
 
 
-def head_config(hf_config, task_kind):
+def head_config(hf_config, task_kind, folder=None):
     """The head settings stored in the checkpoint, if it has a `task_kind` head."""
     kinds = {ARCHITECTURE_TASKS.get(a) for a in hf_config.get("architectures") or []}
     if task_kind not in kinds:

@@ -274,7 +274,7 @@ def convert_backbone_weights(backbone, reader):
     reader.allow_unused(n for n in names if not n.startswith(root))
 
 
-def head_config(config, task_kind):
+def head_config(config, task_kind, folder=None):
     """Model Garden heads are not converted yet."""
     return None
 
