@@ -151,13 +151,11 @@ class AlignedNormalizer:
 
     def __init__(self, lowercase, strip_accents, split_cjk):
         row_of, rows = build_normalization_table(lowercase, strip_accents, split_cjk)
-        lengths = [len(r) for r in rows]
-        values = [v for r in rows for v in r]
+        lengths = np.array([len(r) for r in rows], dtype=np.int64)
         self._row_of = tf.constant(row_of, dtype=tf.int32)
-        self._rows = tf.RaggedTensor.from_row_lengths(
-            tf.constant(values, dtype=tf.int32),
-            tf.constant(lengths, dtype=tf.int64),
-        )
+        self._row_length = tf.constant(lengths)
+        self._row_start = tf.constant(np.cumsum(lengths) - lengths)
+        self._row_values = tf.constant([v for r in rows for v in r], dtype=tf.int32)
 
     def __call__(self, text, max_chars_per_word=None):
         """Normalises a 1-D string tensor.
@@ -175,31 +173,33 @@ class AlignedNormalizer:
              character of the *original* string it came from, ragged (B, None).
         Invalid UTF-8 bytes become U+FFFD and are then dropped, as the reference
         decodes with `errors="ignore"`.
+
+        Written with flat gathers and segment ops only: under `tf.data` every op
+        has a fixed cost, and `tf.repeat`, `tf.boolean_mask` and ragged gathers
+        each expand into many ops.
         """
         chars = tf.strings.unicode_decode(
             text, "UTF-8", errors="replace", replacement_char=0xFFFD
         )
         flat = chars.flat_values
-        row_ids = tf.gather(self._row_of, tf.clip_by_value(flat, 0, _MAX_CODE_POINT - 1))
-        expanded = tf.gather(self._rows, row_ids)  # ragged (num_chars, None)
-        counts = expanded.row_lengths()
-        own = tf.repeat(flat, counts)
-        out = tf.where(expanded.flat_values == SELF, own, expanded.flat_values)
-        # Index of each input char within its own sentence.
-        char_index = chars.with_flat_values(
-            tf.range(tf.size(flat, out_type=tf.int64)) - tf.repeat(
-                chars.row_starts(), chars.row_lengths()
-            )
-        ).flat_values
-        source = tf.repeat(char_index, counts)
-        sentence_lengths = tf.math.unsorted_segment_sum(
-            counts, chars.value_rowids(), chars.nrows()
-        )
+        char_splits = chars.row_splits
+        row = tf.gather(self._row_of, tf.clip_by_value(flat, 0, _MAX_CODE_POINT - 1))
+        counts = tf.gather(self._row_length, row)
+        # out_splits[c] is where input char c's expansion starts in the output.
+        out_splits = tf.concat([[0], tf.cumsum(counts)], 0)
+        src = tf.ragged.row_splits_to_segment_ids(out_splits)  # output -> input char
+        position = tf.range(out_splits[-1]) - tf.gather(out_splits, src)
+        values = tf.gather(self._row_values,
+                           tf.gather(tf.gather(self._row_start, row), src) + position)
+        out = tf.where(values == SELF, tf.gather(flat, src), values)
+        sentence_splits = tf.gather(out_splits, char_splits)
+        sentence = tf.ragged.row_splits_to_segment_ids(sentence_splits)
+        source = src - tf.gather(char_splits, sentence)  # char index within its sentence
         if max_chars_per_word is not None:
-            out, source, sentence_lengths = _collapse_long_words(
-                out, source, sentence_lengths, max_chars_per_word)
-        code_points = tf.RaggedTensor.from_row_lengths(out, sentence_lengths)
-        source_index = tf.RaggedTensor.from_row_lengths(source, sentence_lengths)
+            out, source, sentence, sentence_splits = _collapse_long_words(
+                out, source, sentence, sentence_splits, max_chars_per_word)
+        code_points = tf.RaggedTensor.from_row_splits(out, sentence_splits, validate=False)
+        source_index = tf.RaggedTensor.from_row_splits(source, sentence_splits, validate=False)
         normalized = tf.strings.unicode_encode(code_points, "UTF-8")
         return {
             "text": normalized,
@@ -208,30 +208,28 @@ class AlignedNormalizer:
         }
 
 
-def _collapse_long_words(out, source, sentence_lengths, limit):
-    """See `AlignedNormalizer.__call__`; works on the flat code-point stream."""
-    n = tf.size(out, out_type=tf.int64)
-    sentence_starts = tf.cumsum(sentence_lengths, exclusive=True)
-    first_of_sentence = tf.scatter_nd(
-        tf.expand_dims(tf.boolean_mask(sentence_starts, sentence_lengths > 0), 1),
-        tf.ones_like(tf.boolean_mask(sentence_starts, sentence_lengths > 0), tf.bool),
-        tf.expand_dims(n, 0))
+def _collapse_long_words(out, source, sentence, sentence_splits, limit):
+    """See `AlignedNormalizer.__call__`; works on the flat code-point stream.
+
+    `sentence` is the sentence id of each flat code point; words never span two
+    sentences.
+    """
     is_char = out != SPACE
-    previous_is_char = tf.concat([[False], is_char[:-1]], 0) & ~first_of_sentence
+    same_sentence_as_previous = tf.concat([[False], sentence[1:] == sentence[:-1]], 0)
+    previous_is_char = tf.concat([[False], is_char[:-1]], 0) & same_sentence_as_previous
+    next_is_char = tf.concat([is_char[1:] & same_sentence_as_previous[1:], [False]], 0)
     word_start = is_char & ~previous_is_char
-    word_id = tf.cumsum(tf.cast(word_start, tf.int64)) - 1
-    word_id = tf.where(is_char, word_id, 0)
-    num_words = tf.reduce_sum(tf.cast(word_start, tf.int64))
-    word_length = tf.math.unsorted_segment_sum(tf.cast(is_char, tf.int64), word_id, num_words)
-    in_long_word = is_char & (tf.gather(word_length, word_id) > limit)
-    next_is_char = tf.concat([is_char[1:] & ~first_of_sentence[1:], [False]], 0)
     word_end = is_char & ~next_is_char
-    keep = ~in_long_word | word_start | word_end
-    out = tf.where(in_long_word, LONG_WORD_PLACEHOLDER, out)
-    row_ids = tf.repeat(tf.range(tf.size(sentence_lengths, out_type=tf.int64)), sentence_lengths)
-    sentence_lengths = tf.math.unsorted_segment_sum(
-        tf.cast(keep, tf.int64), row_ids, tf.size(sentence_lengths, out_type=tf.int64))
-    return tf.boolean_mask(out, keep), tf.boolean_mask(source, keep), sentence_lengths
+    word_id = tf.cumsum(tf.cast(word_start, tf.int64))  # 1-based; spaces share a word id
+    word_length = tf.math.segment_sum(tf.cast(is_char, tf.int64), word_id)
+    in_long_word = is_char & (tf.gather(word_length, word_id) > limit)
+    keep = tf.where(~in_long_word | word_start | word_end)[:, 0]
+    out = tf.gather(tf.where(in_long_word, LONG_WORD_PLACEHOLDER, out), keep)
+    sentence = tf.gather(sentence, keep)
+    kept_per_sentence = tf.math.unsorted_segment_sum(
+        tf.ones_like(sentence), sentence, tf.size(sentence_splits, out_type=tf.int64) - 1)
+    sentence_splits = tf.concat([[0], tf.cumsum(kept_per_sentence)], 0)
+    return out, tf.gather(source, keep), sentence, sentence_splits
 
 
 def utf8_byte_lengths(code_points):

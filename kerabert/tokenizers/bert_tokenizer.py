@@ -141,6 +141,14 @@ class BertTokenizer(Tokenizer):
             no_pretokenization=not self._fused, **common
         )
         self._whitespace = tf_text.WhitespaceTokenizer()
+        # Fast path for printable-ASCII text, where the whole normalisation is
+        # (optional) lower-casing: the fused mode splits on ASCII whitespace and on
+        # exactly the reference's ASCII punctuation, there is nothing to strip or
+        # drop, and byte offsets are character offsets. Here the byte limit on
+        # word length *is* the character limit.
+        self._wordpiece_ascii = tf_text.FastWordpieceTokenizer(
+            no_pretokenization=False,
+            **{**common, "max_bytes_per_word": self.max_input_chars_per_word})
         self.cls_token_id = vocabulary.index(self.cls_token)
         self.sep_token_id = vocabulary.index(self.sep_token)
         self.pad_token_id = vocabulary.index(self.pad_token)
@@ -196,17 +204,56 @@ class BertTokenizer(Tokenizer):
         ends = (ends + tf.expand_dims(word_starts, -1)).merge_dims(1, 2)
         return ids.merge_dims(1, 2), starts, ends
 
-    def _tokenize_batch(self, text):
+    def _split_ascii(self, text):
+        """Indices of printable-ASCII rows (tab/newline/CR allowed) and the rest."""
+        simple = tf.strings.regex_full_match(text, r"[\t\n\r\x20-\x7e]*")
+        return tf.where(simple)[:, 0], tf.where(~simple)[:, 0]
+
+    def _merge(self, ascii_rows, other_rows, ascii_parts, other_parts):
+        """Puts per-subset ragged results back in input order."""
+        order = tf.argsort(tf.concat([ascii_rows, other_rows], 0))
+        return tuple(tf.gather(tf.concat([a, b], 0), order)
+                     for a, b in zip(ascii_parts, other_parts))
+
+    def _ascii_text(self, text):
+        return tf.strings.lower(text) if self.lowercase else text
+
+    def _tokenize_other(self, text):
         normalized = self._normalizer(text, self.max_input_chars_per_word)["text"]
         if self._fused:
             return self._wordpiece.tokenize(normalized)
         return self._wordpiece.tokenize(self._whitespace.tokenize(normalized)).merge_dims(1, 2)
 
+    def _tokenize_batch(self, text):
+        # RE2 caps counted repetition at 1000, and the unfused mode needs the
+        # normaliser's punctuation spacing: those cases take the general path.
+        if not self._fused or self.max_input_chars_per_word >= 1000:
+            return self._tokenize_other(text)
+        # One normalised string per row: printable-ASCII rows only need
+        # lower-casing (and a too-long word replaced by the placeholder the
+        # normaliser uses, so it becomes [UNK]); the other rows go through the
+        # table. One WordPiece call then covers the batch, with no ragged merge.
+        ascii_rows, other_rows = self._split_ascii(text)
+        fast = tf.strings.regex_replace(
+            self._ascii_text(text), "[0-9A-Za-z]{%d,}" % (self.max_input_chars_per_word + 1),
+            chr(normalization.LONG_WORD_PLACEHOLDER) * 2)
+        other = self._normalizer(tf.gather(text, other_rows),
+                                 self.max_input_chars_per_word)["text"]
+        del ascii_rows
+        return self._wordpiece.tokenize(
+            tf.tensor_scatter_nd_update(fast, other_rows[:, None], other))
+
     def _tokenize_batch_with_offsets(self, text):
-        normalized = self._normalizer(text, self.max_input_chars_per_word)
+        # Offsets need the exact byte-to-character map, so ASCII rows keep their
+        # own WordPiece (byte limit == character limit) and results are merged.
+        ascii_rows, other_rows = self._split_ascii(text)
+        ids, starts, ends = self._wordpiece_ascii.tokenize_with_offsets(
+            self._ascii_text(tf.gather(text, ascii_rows)))
+        ascii_parts = (ids, tf.cast(starts, tf.int64), tf.cast(ends, tf.int64))
+        normalized = self._normalizer(tf.gather(text, other_rows), self.max_input_chars_per_word)
         ids, starts, ends = self._wordpiece_with_offsets(normalized["text"])
         starts, ends = normalization.byte_to_char_offsets(normalized, starts, ends)
-        return ids, starts, ends
+        return self._merge(ascii_rows, other_rows, ascii_parts, (ids, starts, ends))
 
     def _run(self, name, text):
         """Calls `name` traced once when eager (op-by-op dispatch of the ~40
