@@ -39,6 +39,15 @@ class QAFeatures:
     start_positions: np.ndarray = None
     end_positions: np.ndarray = None
 
+    def trimmed(self, multiple=32):
+        """The same windows without padding columns beyond the longest window
+        (rounded up to `multiple`, so a model sees few distinct shapes)."""
+        longest = int(self.inputs["padding_mask"].sum(axis=1).max()) if len(self.example_index) else 0
+        width = min(self.inputs["token_ids"].shape[1], -(-max(longest, 1) // multiple) * multiple)
+        return dataclasses.replace(
+            self, inputs={k: v[:, :width] for k, v in self.inputs.items()},
+            context_index=self.context_index[:, :width], max_context=self.max_context[:, :width])
+
     @property
     def labels(self):
         return {"start_logits": self.start_positions, "end_logits": self.end_positions}

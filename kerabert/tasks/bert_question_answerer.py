@@ -210,7 +210,7 @@ class BertQuestionAnswerer(Task):
             raise ValueError(f"doc_stride ({doc_stride}) is larger than max_seq_len ({max_seq_len}).")
         features = preprocessor.featurize(
             questions, contexts, sequence_length=max_seq_len, doc_stride=doc_stride,
-            max_query_length=max_question_len, stride_mode="overlap")
+            max_query_length=max_question_len, stride_mode="overlap").trimmed()
         start_logits, end_logits = self._logits(features, batch_size)
         decoded = span_decoding.decode_pipeline(
             features, start_logits, end_logits, contexts, top_k=top_k,
@@ -241,7 +241,7 @@ class BertQuestionAnswerer(Task):
         if version_2_with_negative is None:
             version_2_with_negative = data.version.startswith("2")
         contexts = [e.context for e in data]
-        features = preprocessor.featurize([e.question for e in data], contexts)
+        features = preprocessor.featurize([e.question for e in data], contexts).trimmed()
         start_logits, end_logits = self._logits(features, batch_size)
         predictions, nbest, null_odds = span_decoding.decode_reference(
             features, start_logits, end_logits, contexts, n_best_size=n_best_size,
