@@ -67,3 +67,20 @@ def torch_inputs(packed):
 
     return {"input_ids": t("token_ids"), "token_type_ids": t("segment_ids"),
             "attention_mask": t("padding_mask")}
+
+
+def assert_backbone_matches(backbone, hf_bert, packed, atol=1e-5):
+    """kerabert backbone outputs vs a transformers `BertModel` on packed inputs:
+    sequence output on real (unpadded) tokens and pooled output, within `atol`."""
+    import numpy as np
+    import torch
+
+    packed = {k: np.asarray(v) for k, v in packed.items()}
+    ours = backbone(packed)
+    with torch.no_grad():
+        theirs = hf_bert(**torch_inputs(packed))
+    mask = packed["padding_mask"].astype(bool)
+    np.testing.assert_allclose(np.asarray(ours["sequence_output"])[mask],
+                               theirs.last_hidden_state.numpy()[mask], atol=atol)
+    np.testing.assert_allclose(np.asarray(ours["pooled_output"]),
+                               theirs.pooler_output.numpy(), atol=atol)

@@ -2,7 +2,6 @@
 
 import keras
 import keras_hub
-from keras import ops
 
 from kerabert.backbones.backbone import Backbone
 from kerabert.layers.bert_encoder_layer import BertEncoderLayer

@@ -6,14 +6,12 @@ import shutil
 import subprocess
 import sys
 
-import numpy as np
 import pytest
-import torch
 
 import kerabert
 from kerabert import cli
 from tests.conftest import save_tiny_hf_bert
-from tests.conftest import torch_inputs
+from tests.conftest import assert_backbone_matches
 from tests.presets import checkpoint_writers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -39,14 +37,7 @@ def sources(tmp_path_factory):
 
 def _assert_matches(backbone, preprocessor, hf_model):
     packed = {k: v.numpy() for k, v in preprocessor(TEXTS).items()}
-    ours = backbone(packed)
-    with torch.no_grad():
-        theirs = hf_model.bert(**torch_inputs(packed))
-    mask = packed["padding_mask"].astype(bool)
-    np.testing.assert_allclose(ours["sequence_output"].numpy()[mask],
-                               theirs.last_hidden_state.numpy()[mask], atol=1e-5)
-    np.testing.assert_allclose(ours["pooled_output"].numpy(), theirs.pooler_output.numpy(),
-                               atol=1e-5)
+    assert_backbone_matches(backbone, hf_model.bert, packed)
 
 
 def test_command_line_converts_a_tf1_checkpoint(sources, tmp_path):

@@ -7,13 +7,12 @@ import os
 import numpy as np
 import pytest
 import tensorflow as tf
-import torch
 
 import kerabert
 from kerabert.presets import loader
 from kerabert.presets.converters import model_garden_bert
 from tests.conftest import save_tiny_hf_bert
-from tests.conftest import torch_inputs
+from tests.conftest import assert_backbone_matches
 from tests.presets import checkpoint_writers
 
 TEXTS = ["the quick brown fox jumps over the lazy dog.", "a cat sat on the mat"]
@@ -74,14 +73,7 @@ def test_layout_matches_transformers(garden, layout):
     assert backbone.hidden_act == "gelu_approximate"
     preprocessor = kerabert.BertPreprocessor.from_preset(folder, sequence_length=16)
     packed = {k: v.numpy() for k, v in preprocessor((TEXTS, TEXTS[::-1])).items()}
-    ours = backbone(packed)
-    with torch.no_grad():
-        theirs = hf_model.bert(**torch_inputs(packed))
-    mask = packed["padding_mask"].astype(bool)
-    np.testing.assert_allclose(ours["sequence_output"].numpy()[mask],
-                               theirs.last_hidden_state.numpy()[mask], atol=1e-5)
-    np.testing.assert_allclose(ours["pooled_output"].numpy(), theirs.pooler_output.numpy(),
-                               atol=1e-5)
+    assert_backbone_matches(backbone, hf_model.bert, packed)
 
 
 def test_encoder_inside_a_classifier_checkpoint(garden):

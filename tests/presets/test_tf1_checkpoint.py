@@ -15,6 +15,7 @@ from kerabert.presets import loader
 from kerabert.presets.converters import google_bert
 from kerabert.presets.formats import tf_checkpoint
 from tests.conftest import save_tiny_hf_bert
+from tests.conftest import assert_backbone_matches
 from tests.conftest import torch_inputs
 from tests.presets import checkpoint_writers
 
@@ -61,14 +62,7 @@ def test_backbone_matches_transformers(tf1):
     assert backbone.num_segments == 2 and backbone.max_sequence_length == 64
     preprocessor = kerabert.BertPreprocessor.from_preset(folder, sequence_length=16)
     packed = {k: v.numpy() for k, v in preprocessor((TEXTS, TEXTS[::-1])).items()}
-    ours = backbone(packed)
-    with torch.no_grad():
-        theirs = hf_model.bert(**torch_inputs(packed))
-    mask = packed["padding_mask"].astype(bool)
-    np.testing.assert_allclose(ours["sequence_output"].numpy()[mask],
-                               theirs.last_hidden_state.numpy()[mask], atol=1e-5)
-    np.testing.assert_allclose(ours["pooled_output"].numpy(), theirs.pooler_output.numpy(),
-                               atol=1e-5)
+    assert_backbone_matches(backbone, hf_model.bert, packed)
 
 
 @pytest.mark.parametrize("name, lowercase", [
@@ -223,8 +217,6 @@ def test_fine_tuned_reference_heads(tmp_path, task):
     texts = ["the quick fox", "a lazy dog sat"]
     packed = {k: v.numpy() for k, v in kerabert.BertPreprocessor.from_preset(
         folder, sequence_length=16)(texts).items()}
-    import torch
-    from tests.conftest import torch_inputs
     with torch.no_grad():
         expected = hf_model(**torch_inputs(packed))
     # The classifier takes raw text; the QA task takes packed windows.
