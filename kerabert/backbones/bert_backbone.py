@@ -104,6 +104,10 @@ class BertBackbone(Backbone):
             dtype=dtype,
             **kwargs,
         )
+        # The functional constructor ignores `dtype`; without this the model
+        # reports (and saves) float32 under a mixed policy.
+        if dtype is not None:
+            self.dtype_policy = dtype
 
         # === Config ===
         self.vocabulary_size = vocabulary_size

@@ -58,6 +58,9 @@ class BertClassifier(Task):
         pooled = backbone(inputs)["pooled_output"]
         outputs = self.output_dense(self.output_dropout(pooled))
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        # The backbone's policy: under mixed_float16 Keras then wraps the optimizer
+        # in a LossScaleOptimizer at compile time.
+        self.dtype_policy = backbone.dtype_policy
 
         # === Config ===
         self.num_classes = num_classes

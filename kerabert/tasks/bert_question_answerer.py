@@ -62,6 +62,9 @@ class BertQuestionAnswerer(Task):
         logits = self.span_logits(backbone(inputs)["sequence_output"])
         outputs = {"start_logits": logits[..., 0], "end_logits": logits[..., 1]}
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        # The backbone's policy: under mixed_float16 Keras then wraps the optimizer
+        # in a LossScaleOptimizer at compile time.
+        self.dtype_policy = backbone.dtype_policy
 
         # === Config ===
         self.compile()

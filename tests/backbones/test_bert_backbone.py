@@ -98,6 +98,9 @@ def test_mixed_precision_outputs_and_float32_islands(policy):
     assert np.isfinite(outputs["sequence_output"].numpy().astype("float32")).all()
     classifier = kerabert.BertClassifier(backbone, num_classes=2)
     assert classifier(inputs).dtype.name == "float32"
+    # The policy is the model's own, so it survives the config round trip.
+    assert backbone.dtype_policy.name == policy
+    assert kerabert.BertBackbone.from_config(backbone.get_config()).dtype_policy.name == policy
 
 
 def test_padding_does_not_change_real_token_outputs():

@@ -130,3 +130,20 @@ def test_sequence_length_beyond_positions_is_rejected(hf_bert_dir):
     folder, _ = hf_bert_dir
     with pytest.raises(ValueError, match="max_sequence_length"):
         kerabert.BertClassifier.from_preset(folder, num_classes=2, sequence_length=100)
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_mixed_precision_training(policy):
+    """Both mixed policies train without NaN; float16 gets dynamic loss scaling."""
+    keras.utils.set_random_seed(0)
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "good", "bad", "movie"]
+    backbone = kerabert.BertBackbone(vocabulary_size=len(vocab), num_layers=1, num_heads=2,
+                                     hidden_dim=8, intermediate_dim=16, dtype=policy)
+    preprocessor = kerabert.BertPreprocessor(kerabert.BertTokenizer(vocab), sequence_length=6)
+    classifier = kerabert.BertClassifier(backbone, num_classes=2, preprocessor=preprocessor)
+    if policy == "mixed_float16":
+        assert isinstance(classifier.optimizer, keras.optimizers.LossScaleOptimizer)
+    history = classifier.fit(["good movie", "bad movie"] * 4, np.array([1, 0] * 4),
+                             batch_size=4, epochs=2, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    assert classifier.backbone.get_layer("token_embedding").embeddings.dtype == "float32"
