@@ -24,6 +24,7 @@ from kerabert.tasks.bert_question_answerer import BertQuestionAnswerer
 from kerabert.tasks.task import Task
 from kerabert.tokenizers.bert_tokenizer import BertTokenizer
 from kerabert.tokenizers.tokenizer import Tokenizer
+from kerabert.tokenizers.xlnet_tokenizer import XLNetTokenizer
 from kerabert.version import __version__
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "Preprocessor",
     "Task",
     "Tokenizer",
+    "XLNetTokenizer",
     "list_presets",
     "squad",
     "__version__",
