@@ -8,7 +8,6 @@ import tensorflow_text as tf_text
 
 from kerabert.tokenizers import bert_text_normalization as normalization
 from kerabert.tokenizers.tokenizer import Tokenizer
-from kerabert.tokenizers.tokenizer import convert_to_string_tensor
 
 VOCABULARY_FILE = "vocabulary.txt"
 
@@ -157,14 +156,6 @@ class BertTokenizer(Tokenizer):
             vocabulary.index(self.mask_token) if self.mask_token in vocabulary else None
         )
 
-    def get_vocabulary(self):
-        self._check_vocabulary()
-        return list(self._vocabulary)
-
-    def vocabulary_size(self):
-        self._check_vocabulary()
-        return len(self._vocabulary)
-
     def _check_vocabulary(self):
         if self._vocabulary is None:
             raise ValueError(
@@ -180,19 +171,6 @@ class BertTokenizer(Tokenizer):
         return ids
 
     # --- tokenization -------------------------------------------------------
-
-    def _prepare(self, inputs):
-        self._check_vocabulary()
-        text = convert_to_string_tensor(inputs, "BertTokenizer")
-        scalar = text.shape.rank == 0
-        if scalar:
-            text = tf.expand_dims(text, 0)
-        if text.shape.rank != 1:
-            raise ValueError(
-                "BertTokenizer takes a string or a 1-D batch of strings, got shape "
-                f"{text.shape}. Flatten the batch first."
-            )
-        return text, scalar
 
     def _wordpiece_with_offsets(self, normalized_text):
         if self._fused:
@@ -254,22 +232,6 @@ class BertTokenizer(Tokenizer):
         ids, starts, ends = self._wordpiece_with_offsets(normalized["text"])
         starts, ends = normalization.byte_to_char_offsets(normalized, starts, ends)
         return self._merge(ascii_rows, other_rows, ascii_parts, (ids, starts, ends))
-
-    def _run(self, name, text):
-        """Calls `name` traced once when eager (op-by-op dispatch of the ~40
-        normalisation ops costs ~20 ms per call), directly inside a graph."""
-        fn = getattr(self, name)
-        if not tf.executing_eagerly():
-            return fn(text)
-        cache = self.__dict__.setdefault("_traced", {})
-        if name not in cache:
-            cache[name] = tf.function(fn, input_signature=[tf.TensorSpec([None], tf.string)])
-        return cache[name](text)
-
-    def tokenize(self, inputs):
-        text, scalar = self._prepare(inputs)
-        ids = self._run("_tokenize_batch", text)
-        return ids[0] if scalar else ids
 
     def tokenize_with_offsets(self, inputs):
         text, scalar = self._prepare(inputs)

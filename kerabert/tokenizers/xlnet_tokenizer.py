@@ -9,7 +9,6 @@ import tensorflow as tf
 import tensorflow_text as tf_text
 
 from kerabert.tokenizers.tokenizer import Tokenizer
-from kerabert.tokenizers.tokenizer import convert_to_string_tensor
 
 PROTO_FILE = "spiece.model"
 SPIECE_UNDERLINE = "\u2581"
@@ -157,15 +156,7 @@ class XLNetTokenizer(Tokenizer):
         self._has_digit_comma = changed > 0
         return tf.ragged.constant(rows, dtype=tf.int32, ragged_rank=1)
 
-    def get_vocabulary(self):
-        self._check_proto()
-        return list(self._vocabulary)
-
-    def vocabulary_size(self):
-        self._check_proto()
-        return len(self._vocabulary)
-
-    def _check_proto(self):
+    def _check_vocabulary(self):
         if self._proto is None:
             raise ValueError(
                 "This XLNetTokenizer has no SentencePiece model. Pass `proto=` (a "
@@ -178,18 +169,6 @@ class XLNetTokenizer(Tokenizer):
         return [i for i in ids if i is not None]
 
     # --- tokenization -------------------------------------------------------
-
-    def _prepare(self, inputs):
-        self._check_proto()
-        text = convert_to_string_tensor(inputs, "XLNetTokenizer")
-        scalar = text.shape.rank == 0
-        if scalar:
-            text = tf.expand_dims(text, 0)
-        if text.shape.rank != 1:
-            raise ValueError(
-                "XLNetTokenizer takes a string or a 1-D batch of strings, got shape "
-                f"{text.shape}. Flatten the batch first.")
-        return text, scalar
 
     def preprocess(self, text):
         """The reference `preprocess_text`, in-graph, on a string tensor."""
@@ -221,24 +200,9 @@ class XLNetTokenizer(Tokenizer):
         # Each id becomes its (usually one-element) row of the split table.
         return tf.gather(self._split_table, ids).merge_dims(1, 2)
 
-    def _run(self, name, text):
-        """Traced once when eager, called directly inside a graph (tf.data)."""
-        fn = getattr(self, name)
-        if not tf.executing_eagerly():
-            return fn(text)
-        cache = self.__dict__.setdefault("_traced", {})
-        if name not in cache:
-            cache[name] = tf.function(fn, input_signature=[tf.TensorSpec([None], tf.string)])
-        return cache[name](text)
-
-    def tokenize(self, inputs):
-        text, scalar = self._prepare(inputs)
-        ids = self._run("_tokenize_batch", text)
-        return ids[0] if scalar else ids
-
     def detokenize(self, ids):
         """Decodes ids with SentencePiece ("▁" becomes a space)."""
-        self._check_proto()
+        self._check_vocabulary()
         ids = tf.convert_to_tensor(ids) if not isinstance(ids, tf.RaggedTensor) else ids
         scalar = ids.shape.rank == 1
         if scalar:
@@ -253,7 +217,7 @@ class XLNetTokenizer(Tokenizer):
     # --- saving -----------------------------------------------------------
 
     def save_assets(self, dir_path):
-        self._check_proto()
+        self._check_vocabulary()
         with open(os.path.join(dir_path, PROTO_FILE), "wb") as f:
             f.write(self._proto)
 
