@@ -7,6 +7,7 @@ os.environ.setdefault("USE_TF", "0")
 
 from kerabert.backbones.backbone import Backbone
 from kerabert.backbones.bert_backbone import BertBackbone
+from kerabert.backbones.xlnet_backbone import XLNetBackbone
 from kerabert.optimizers.adam_weight_decay import AdamWeightDecay
 from kerabert.optimizers.linear_warmup_decay import LinearWarmupDecay
 from kerabert.data import squad
@@ -43,6 +44,7 @@ __all__ = [
     "Preprocessor",
     "Task",
     "Tokenizer",
+    "XLNetBackbone",
     "XLNetTokenizer",
     "list_presets",
     "squad",

@@ -84,3 +84,35 @@ def assert_backbone_matches(backbone, hf_bert, packed, atol=1e-5):
                                theirs.last_hidden_state.numpy()[mask], atol=atol)
     np.testing.assert_allclose(np.asarray(ours["pooled_output"]),
                                theirs.pooler_output.numpy(), atol=atol)
+
+
+# --- XLNet -------------------------------------------------------------------
+
+XLNET_SPIECE = os.path.join(os.path.dirname(__file__), "fixtures",
+                            "xlnet_digit_comma_unigram_800.model")
+
+TINY_XLNET_CONFIG = dict(vocab_size=800, d_model=16, n_layer=2, n_head=2, d_inner=32,
+                         mem_len=None)
+
+
+def save_tiny_hf_xlnet(folder, architecture="XLNetModel", seed=0, **config):
+    """Saves a random tiny XLNet with `transformers` (weights, config, and an
+    `XLNetTokenizer` over the fixture SentencePiece model, which has XLNet's
+    special tokens <cls>=3, <sep>=4, <pad>=5, <mask>=6)."""
+    import torch
+    import transformers
+
+    os.makedirs(folder, exist_ok=True)
+    torch.manual_seed(seed)
+    hf_config = transformers.XLNetConfig(**{**TINY_XLNET_CONFIG, **config})
+    model = getattr(transformers, architecture)(hf_config).eval()
+    model.save_pretrained(folder)
+    transformers.XLNetTokenizer(XLNET_SPIECE).save_pretrained(folder)
+    return model
+
+
+@pytest.fixture(scope="session")
+def hf_xlnet_dir(tmp_path_factory):
+    folder = str(tmp_path_factory.mktemp("hf_xlnet"))
+    model = save_tiny_hf_xlnet(folder, "XLNetModel")
+    return folder, model

@@ -35,7 +35,10 @@ WEIGHT_FILES = (
 )
 
 # HF `model_type` -> converter module (imported when first needed).
-CONVERTERS = {"bert": "kerabert.presets.converters.huggingface_bert"}
+CONVERTERS = {
+    "bert": "kerabert.presets.converters.huggingface_bert",
+    "xlnet": "kerabert.presets.converters.huggingface_xlnet",
+}
 
 
 def detect(folder):
