@@ -16,6 +16,10 @@ from kerabert.preprocessors.bert_question_answerer_preprocessor import (
     BertQuestionAnswererPreprocessor,
 )
 from kerabert.preprocessors.preprocessor import Preprocessor
+from kerabert.preprocessors.xlnet_preprocessor import XLNetPreprocessor
+from kerabert.preprocessors.xlnet_question_answerer_preprocessor import (
+    XLNetQuestionAnswererPreprocessor,
+)
 from kerabert.presets.formats.safetensors_io import CorruptCheckpointError
 from kerabert.presets.hub import HubError
 from kerabert.presets.registry import list_presets
@@ -23,6 +27,8 @@ from kerabert.presets.tensor_reader import CheckpointMismatchError
 from kerabert.tasks.bert_classifier import BertClassifier
 from kerabert.tasks.bert_question_answerer import BertQuestionAnswerer
 from kerabert.tasks.task import Task
+from kerabert.tasks.xlnet_classifier import XLNetClassifier
+from kerabert.tasks.xlnet_question_answerer import XLNetQuestionAnswerer
 from kerabert.tokenizers.bert_tokenizer import BertTokenizer
 from kerabert.tokenizers.tokenizer import Tokenizer
 from kerabert.tokenizers.xlnet_tokenizer import XLNetTokenizer
@@ -45,6 +51,10 @@ __all__ = [
     "Task",
     "Tokenizer",
     "XLNetBackbone",
+    "XLNetClassifier",
+    "XLNetPreprocessor",
+    "XLNetQuestionAnswerer",
+    "XLNetQuestionAnswererPreprocessor",
     "XLNetTokenizer",
     "list_presets",
     "squad",

@@ -22,8 +22,13 @@ class QAFeatures:
       `max_context`: (N, L) bool, True where this window gives the token its
         best context (the reference's `_check_is_max_context`).
       `start_positions`, `end_positions`: (N,) training targets (0 = [CLS] when
-        the answer is not inside the window or the question is unanswerable);
-        None at inference.
+        the answer is not inside the window or the question is unanswerable;
+        XLNet: the position of <cls>, `inputs["cls_index"]`); None at inference.
+      `is_impossible`: (N,) float32, 1.0 where the target is the null answer
+        (unanswerable, or the answer is not fully inside the window); set by
+        XLNet's preprocessor (the reference's `is_impossible` feature), None for
+        BERT and at inference.
+    XLNet windows also put `p_mask` (N, L) and `cls_index` (N,) in `inputs`.
     Per example: `token_starts` / `token_ends`, character offsets of its context
     tokens in the original context, and `word_ids`, the pre-tokenization word of
     each context token (for aligning answers to whole words as HF does).
@@ -38,14 +43,16 @@ class QAFeatures:
     word_ids: list
     start_positions: np.ndarray = None
     end_positions: np.ndarray = None
+    is_impossible: np.ndarray = None
 
     def trimmed(self, multiple=32):
         """The same windows without padding columns beyond the longest window
         (rounded up to `multiple`, so a model sees few distinct shapes)."""
         longest = int(self.inputs["padding_mask"].sum(axis=1).max()) if len(self.example_index) else 0
         width = min(self.inputs["token_ids"].shape[1], -(-max(longest, 1) // multiple) * multiple)
+        # Per-window inputs such as XLNet's `cls_index` (N,) are kept whole.
         return dataclasses.replace(
-            self, inputs={k: v[:, :width] for k, v in self.inputs.items()},
+            self, inputs={k: v[:, :width] if v.ndim == 2 else v for k, v in self.inputs.items()},
             context_index=self.context_index[:, :width], max_context=self.max_context[:, :width])
 
     @property

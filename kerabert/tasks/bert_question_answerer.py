@@ -1,10 +1,6 @@
 """BERT extractive question answering (SQuAD v1.1 / v2.0)."""
 
-import warnings
-
 import keras
-import numpy as np
-import tensorflow as tf
 
 from kerabert.backbones.bert_backbone import BertBackbone
 from kerabert.data import squad
@@ -12,11 +8,11 @@ from kerabert.preprocessors.bert_question_answerer_preprocessor import (
     BertQuestionAnswererPreprocessor,
 )
 from kerabert.tasks import span_decoding
-from kerabert.tasks.task import Task
+from kerabert.tasks.question_answerer import QuestionAnswerer
 
 
 @keras.saving.register_keras_serializable(package="kerabert")
-class BertQuestionAnswerer(Task):
+class BertQuestionAnswerer(QuestionAnswerer):
     """Start and end logits over BERT's sequence output.
 
     A dense layer (`span_logits`, H -> 2) on every token, split into start and
@@ -44,6 +40,8 @@ class BertQuestionAnswerer(Task):
 
     backbone_cls = BertBackbone
     preprocessor_cls = BertQuestionAnswererPreprocessor
+    # The pooler is not part of the span head, so it gets no gradient.
+    unused_weights = ("pooled_dense",)
     task_kind = "question_answerer"
 
     def __init__(self, backbone, preprocessor=None, **kwargs):
@@ -89,89 +87,9 @@ class BertQuestionAnswerer(Task):
     def head_config_from(cls, task_config):
         return {}
 
-    # --- data --------------------------------------------------------------
-
-    def _require_preprocessor(self):
-        if self.preprocessor is None:
-            raise ValueError(
-                "This BertQuestionAnswerer has no preprocessor, so it cannot read raw "
-                "text. Build it with preprocessor=BertQuestionAnswererPreprocessor(...) "
-                "or load it with from_preset().")
-        return self.preprocessor
-
-    def _uses_python_pipeline(self, x):
-        return isinstance(x, (squad.SquadData, tf.data.Dataset))
-
-    def _to_dataset(self, x, y=None, sample_weight=None, batch_size=None, shuffle=False):
-        if isinstance(x, squad.SquadData):
-            return self._squad_dataset(x, batch_size or 32, shuffle)
-        if y is not None or sample_weight is not None:
-            raise ValueError("Pass y inside the tf.data.Dataset.")
-        return x.prefetch(tf.data.AUTOTUNE)
-
-    # Examples featurized at a time when streaming a SQuAD file into training.
-    stream_chunk_size = 2000
-
-    def _squad_dataset(self, data, batch_size, shuffle):
-        """SQuAD examples -> a batched dataset of (inputs, labels) windows.
-
-        Small sets are featurized at once. Larger ones stream: windows are built
-        `stream_chunk_size` examples at a time inside a generator, so memory stays
-        bounded on the full SQuAD train set, and the dataset still knows its
-        length (counted from token lengths) to size the learning-rate schedule.
-        """
-        preprocessor = self._require_preprocessor()
-
-        def featurize(examples):
-            features = preprocessor.featurize(
-                [e.question for e in examples], [e.context for e in examples],
-                answer_starts=[e.answer_start for e in examples],
-                answer_texts=[e.answer_text for e in examples])
-            return features.inputs, features.labels
-
-        if len(data) <= self.stream_chunk_size:
-            dataset = tf.data.Dataset.from_tensor_slices(featurize(data))
-            buffer = len(dataset)
-        else:
-            length = preprocessor.sequence_length
-            int_spec = tf.TensorSpec([length], tf.int32)
-            signature = ({k: int_spec for k in ("token_ids", "segment_ids", "padding_mask")},
-                         {k: tf.TensorSpec([], tf.int32) for k in ("start_logits", "end_logits")})
-            order = np.arange(len(data))
-
-            def windows():
-                if shuffle:
-                    np.random.shuffle(order)
-                for i in range(0, len(data), self.stream_chunk_size):
-                    inputs, labels = featurize([data[j] for j in order[i:i + self.stream_chunk_size]])
-                    for row in range(len(labels["start_logits"])):
-                        yield ({k: v[row] for k, v in inputs.items()},
-                               {k: v[row] for k, v in labels.items()})
-
-            total = preprocessor.count_windows([e.question for e in data],
-                                               [e.context for e in data])
-            dataset = tf.data.Dataset.from_generator(windows, output_signature=signature)
-            dataset = dataset.apply(tf.data.experimental.assert_cardinality(total))
-            buffer = 4 * self.stream_chunk_size
-        if shuffle:
-            dataset = dataset.shuffle(buffer, reshuffle_each_iteration=True)
-        return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
-
-    def fit(self, *args, **kwargs):
-        with warnings.catch_warnings():
-            # The backbone's pooler is not part of the span head, so it gets no
-            # gradient; Keras would warn about that on every fit.
-            warnings.filterwarnings("ignore", message=".*pooled_dense.*")
-            return super().fit(*args, **kwargs)
-
     def _logits(self, features, batch_size):
-        # predict_on_batch per chunk: `predict` sets up an epoch iterator and
-        # callbacks, ~80 ms of overhead that dominates answering one question.
-        total = len(features.example_index)
-        chunks = [self.predict_on_batch({k: v[i:i + batch_size] for k, v in features.inputs.items()})
-                  for i in range(0, total, batch_size)]
-        return (np.concatenate([c["start_logits"] for c in chunks]),
-                np.concatenate([c["end_logits"] for c in chunks]))
+        outputs = self._predict_windows(features, batch_size)
+        return outputs["start_logits"], outputs["end_logits"]
 
     # --- inference ---------------------------------------------------------------
 

@@ -151,3 +151,72 @@ def decode_pipeline(features, start_logits, end_logits, contexts, top_k=1, max_a
             answers.append({"score": min_null_score, "start": 0, "end": 0, "answer": ""})
         results[example] = sorted(answers, key=lambda a: -a["score"])[:top_k]
     return results
+
+
+def decode_beam(features, outputs, contexts, n_best_size=20, max_answer_length=30,
+                align_to_words=False):
+    """XLNet's post-processing of beam outputs (SEED_NOTES §4.6), per example.
+
+    `outputs` holds the `XLNetSpanHead` arrays, one row per window. Candidate
+    (i, j) is the i-th best start with its j-th best end (`end_top_index[i *
+    end_n_top + j]`); it is kept when both ends are context tokens, the start
+    has its maximum context in this window, end >= start and the answer spans at
+    most `max_answer_length` tokens; it scores `start_log_prob + end_log_prob`.
+    Texts are exact slices of the original context (character offsets from the
+    tokenizer, which replaces the reference's LCS alignment). The reference
+    also rejects the *last* paragraph token of each window (`>= paragraph_len -
+    1`), an off-by-one that makes some answers impossible; kerabert allows it.
+
+    Returns `(nbest, null_scores)`: per example index a list of
+    `{"text", "start", "end", "start_log_prob", "end_log_prob", "score"}` sorted
+    by score (at most `n_best_size`, de-duplicated by text), and the example's
+    `score_null`: the minimum answer-class logit over its windows (higher =
+    more likely unanswerable).
+    """
+    by_example = collections.defaultdict(list)
+    for f, example in enumerate(features.example_index):
+        by_example[int(example)].append(f)
+    start_lp, start_idx = outputs["start_top_log_probs"], outputs["start_top_index"]
+    end_lp, end_idx = outputs["end_top_log_probs"], outputs["end_top_index"]
+    k1 = start_idx.shape[1]
+    k2 = end_idx.shape[1] // k1
+    nbest, null_scores = {}, {}
+    for example, windows in by_example.items():
+        context = contexts[example]
+        starts, ends = features.token_starts[example], features.token_ends[example]
+        words = features.word_ids[example]
+        candidates = []
+        for f in windows:
+            index = features.context_index[f]
+            for i in range(k1):
+                s = int(start_idx[f, i])
+                for j in range(k2):
+                    e = int(end_idx[f, i * k2 + j])
+                    if index[s] < 0 or index[e] < 0 or not features.max_context[f, s]:
+                        continue
+                    first, last = int(index[s]), int(index[e])
+                    if last < first or last - first + 1 > max_answer_length:
+                        continue
+                    candidates.append((float(start_lp[f, i]) + float(end_lp[f, i * k2 + j]),
+                                       float(start_lp[f, i]), float(end_lp[f, i * k2 + j]),
+                                       first, last))
+        null_scores[example] = float(np.min(outputs["cls_logits"][windows]))
+        entries, seen = [], set()
+        for score, s_lp, e_lp, first, last in sorted(candidates, key=lambda c: -c[0]):
+            if align_to_words:
+                first = int(np.argmax(words == words[first]))
+                last = int(len(words) - 1 - np.argmax(words[::-1] == words[last]))
+            char_start, char_end = int(starts[first]), int(ends[last])
+            text = context[char_start:char_end]
+            if text in seen:
+                continue
+            seen.add(text)
+            entries.append({"text": text, "start": char_start, "end": char_end,
+                            "start_log_prob": s_lp, "end_log_prob": e_lp, "score": score})
+            if len(entries) == n_best_size:
+                break
+        if not entries:
+            entries.append({"text": "", "start": 0, "end": 0, "start_log_prob": -1e6,
+                            "end_log_prob": -1e6, "score": -2e6})
+        nbest[example] = entries
+    return nbest, null_scores

@@ -7,6 +7,7 @@ in-graph; with `preprocessor=None` they take the packed dicts directly.
 """
 
 import math
+import warnings
 
 import keras
 import tensorflow as tf
@@ -21,6 +22,9 @@ class Task(keras.Model):
     backbone_cls = None
     preprocessor_cls = None
     task_kind = None
+    # Backbone layers this task never uses (so they get no gradient); `fit`
+    # silences Keras' warning about them, which would repeat on every fit.
+    unused_weights = ()
 
     # --- construction helpers used by subclasses and the preset loader --------
 
@@ -108,27 +112,42 @@ class Task(keras.Model):
     def _default_loss_weights(self):
         return None
 
+    # The optimizer recipe of `compile()`: BERT's (SEED_NOTES §7.1); XLNet tasks
+    # override it with the XLNet scripts' (§7.2).
+    recipe = {"weight_decay": 0.01, "epsilon": 1e-6}
+
     def compile(self, optimizer="auto", loss="auto", *, metrics="auto",
-                learning_rate=2e-5, weight_decay=0.01, warmup_ratio=0.1,
-                num_train_steps=None, **kwargs):
+                learning_rate=2e-5, weight_decay=None, warmup_ratio=0.1,
+                num_train_steps=None, layer_decay_rate=1.0, **kwargs):
         """Compiles with the reference fine-tuning recipe by default.
 
-        `optimizer="auto"` is `AdamWeightDecay` (weight decay 0.01 except
-        LayerNorm and bias, epsilon 1e-6, global-norm clipping 1.0) on a
-        `LinearWarmupDecay` schedule (10 % warmup, linear decay to 0) peaking at
-        `learning_rate`. The schedule's length is taken from the data in `fit`
-        unless `num_train_steps` is given.
+        `optimizer="auto"` is `AdamWeightDecay` (global-norm clipping 1.0,
+        no decay on LayerNorm and bias) on a `LinearWarmupDecay` schedule (10 %
+        warmup, linear decay to 0) peaking at `learning_rate`. BERT tasks use
+        weight decay 0.01 and epsilon 1e-6, XLNet tasks 0.0 and 1e-8 (`recipe`).
+        `layer_decay_rate` < 1 scales layer l's learning rate by
+        `rate ** (num_layers - 1 - l)` (XLNet's layer-wise decay). The
+        schedule's length is taken from the data in `fit` unless
+        `num_train_steps` is given.
         """
+        if weight_decay is None:
+            weight_decay = self.recipe["weight_decay"]
         self._auto_schedule = None
         self._auto_compile_args = None
         if optimizer == loss == metrics == "auto" and not kwargs:
             # Remembered so a `.keras` file recompiles with the same recipe.
             self._auto_compile_args = dict(learning_rate=learning_rate, weight_decay=weight_decay,
                                            warmup_ratio=warmup_ratio,
-                                           num_train_steps=num_train_steps)
+                                           num_train_steps=num_train_steps,
+                                           layer_decay_rate=layer_decay_rate)
         if optimizer == "auto":
             schedule = LinearWarmupDecay(learning_rate, num_train_steps, warmup_ratio)
-            optimizer = AdamWeightDecay(learning_rate=schedule, weight_decay=weight_decay)
+            optimizer = AdamWeightDecay(
+                learning_rate=schedule, weight_decay=weight_decay,
+                epsilon=self.recipe["epsilon"],
+                exclude_from_weight_decay=self.recipe.get(
+                    "exclude_from_weight_decay", ("LayerNorm", "layer_norm", "bias")),
+                layer_decay_rate=layer_decay_rate, num_layers=self.backbone.num_layers)
             self._auto_schedule = None if num_train_steps else schedule
         if loss == "auto":
             loss = self._default_loss()
@@ -204,9 +223,12 @@ class Task(keras.Model):
             n = len(keras.tree.flatten(x)[0])
             dataset = tf.data.Dataset.range(math.ceil(n / (batch_size or 32)))
         self._size_schedule(dataset, epochs, steps_per_epoch, kwargs.get("initial_epoch", 0))
-        return super().fit(x=x, y=y, batch_size=batch_size, epochs=epochs,
-                           validation_data=validation_data, sample_weight=sample_weight,
-                           shuffle=shuffle, steps_per_epoch=steps_per_epoch, **kwargs)
+        with warnings.catch_warnings():
+            for name in self.unused_weights:
+                warnings.filterwarnings("ignore", message=f".*{name}.*")
+            return super().fit(x=x, y=y, batch_size=batch_size, epochs=epochs,
+                               validation_data=validation_data, sample_weight=sample_weight,
+                               shuffle=shuffle, steps_per_epoch=steps_per_epoch, **kwargs)
 
     def evaluate(self, x=None, y=None, batch_size=None, sample_weight=None, **kwargs):
         # Keras' fit calls evaluate on the validation data it was given, which

@@ -150,13 +150,13 @@ def convert_head_weights(task, reader):
         _dense(reader, task.get_layer("sequence_summary"), "sequence_summary.summary")
         _dense(reader, task.get_layer("logits"), "logits_proj")
     elif task.task_kind == "question_answerer":
-        _dense(reader, task.get_layer("start_logits"), "start_logits.dense")
-        _dense(reader, task.get_layer("end_logits_dense_0"), "end_logits.dense_0")
-        _layer_norm(reader, task.get_layer("end_logits_layer_norm"), "end_logits.LayerNorm")
-        _dense(reader, task.get_layer("end_logits_dense_1"), "end_logits.dense_1")
-        _dense(reader, task.get_layer("answer_class_dense_0"), "answer_class.dense_0")
-        _dense(reader, task.get_layer("answer_class_dense_1"), "answer_class.dense_1",
-               bias=False)
+        head = task.get_layer("span_head")
+        _dense(reader, head.start_logits, "start_logits.dense")
+        _dense(reader, head.end_logits_dense_0, "end_logits.dense_0")
+        _layer_norm(reader, head.end_logits_layer_norm, "end_logits.LayerNorm")
+        _dense(reader, head.end_logits_dense_1, "end_logits.dense_1")
+        _dense(reader, head.answer_class_dense_0, "answer_class.dense_0")
+        _dense(reader, head.answer_class_dense_1, "answer_class.dense_1", bias=False)
     else:
         raise ValueError(f"No Hugging Face XLNet head conversion for {task.task_kind!r} yet.")
 

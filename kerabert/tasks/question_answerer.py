@@ -1,0 +1,96 @@
+"""Shared data plumbing of the extractive question-answering tasks."""
+
+import numpy as np
+import tensorflow as tf
+
+from kerabert.data import squad
+from kerabert.tasks.task import Task
+
+
+class QuestionAnswerer(Task):
+    """A task trained on SQuAD windows: `fit` / `evaluate` take a
+    `kerabert.squad.SquadData` (or a `tf.data.Dataset` of packed windows).
+    Subclasses say which training targets a window carries (`_labels`)."""
+
+    task_kind = "question_answerer"
+
+    def _labels(self, features):
+        """The training targets of a `QAFeatures`, keyed like the loss."""
+        return features.labels
+
+    # --- data --------------------------------------------------------------
+
+    def _require_preprocessor(self):
+        if self.preprocessor is None:
+            raise ValueError(
+                f"This {type(self).__name__} has no preprocessor, so it cannot read raw "
+                f"text. Build it with preprocessor={self.preprocessor_cls.__name__}(...) "
+                "or load it with from_preset().")
+        return self.preprocessor
+
+    def _uses_python_pipeline(self, x):
+        return isinstance(x, (squad.SquadData, tf.data.Dataset))
+
+    def _to_dataset(self, x, y=None, sample_weight=None, batch_size=None, shuffle=False):
+        if isinstance(x, squad.SquadData):
+            return self._squad_dataset(x, batch_size or 32, shuffle)
+        if y is not None or sample_weight is not None:
+            raise ValueError("Pass y inside the tf.data.Dataset.")
+        return x.prefetch(tf.data.AUTOTUNE)
+
+    # Examples featurized at a time when streaming a SQuAD file into training.
+    stream_chunk_size = 2000
+
+    def _squad_dataset(self, data, batch_size, shuffle):
+        """SQuAD examples -> a batched dataset of (inputs, labels) windows.
+
+        Small sets are featurized at once. Larger ones stream: windows are built
+        `stream_chunk_size` examples at a time inside a generator, so memory stays
+        bounded on the full SQuAD train set, and the dataset still knows its
+        length (counted from token lengths) to size the learning-rate schedule.
+        """
+        preprocessor = self._require_preprocessor()
+
+        def featurize(examples):
+            features = preprocessor.featurize(
+                [e.question for e in examples], [e.context for e in examples],
+                answer_starts=[e.answer_start for e in examples],
+                answer_texts=[e.answer_text for e in examples])
+            return features.inputs, self._labels(features)
+
+        if len(data) <= self.stream_chunk_size:
+            dataset = tf.data.Dataset.from_tensor_slices(featurize(data))
+            buffer = len(dataset)
+        else:
+            # The element signature, from one featurized example.
+            signature = tf.nest.map_structure(
+                lambda a: tf.TensorSpec(a.shape[1:], tf.as_dtype(a.dtype)), featurize(data[:1]))
+            order = np.arange(len(data))
+
+            def windows():
+                if shuffle:
+                    np.random.shuffle(order)
+                for i in range(0, len(data), self.stream_chunk_size):
+                    inputs, labels = featurize([data[j] for j in order[i:i + self.stream_chunk_size]])
+                    for row in range(len(next(iter(inputs.values())))):
+                        yield ({k: v[row] for k, v in inputs.items()},
+                               {k: v[row] for k, v in labels.items()})
+
+            total = preprocessor.count_windows([e.question for e in data],
+                                               [e.context for e in data])
+            dataset = tf.data.Dataset.from_generator(windows, output_signature=signature)
+            dataset = dataset.apply(tf.data.experimental.assert_cardinality(total))
+            buffer = 4 * self.stream_chunk_size
+        if shuffle:
+            dataset = dataset.shuffle(buffer, reshuffle_each_iteration=True)
+        return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+    def _predict_windows(self, features, batch_size):
+        """Model outputs for every window of a `QAFeatures`, as numpy arrays."""
+        # predict_on_batch per chunk: `predict` sets up an epoch iterator and
+        # callbacks, ~80 ms of overhead that dominates answering one question.
+        total = len(features.example_index)
+        chunks = [self.predict_on_batch({k: v[i:i + batch_size] for k, v in features.inputs.items()})
+                  for i in range(0, total, batch_size)]
+        return {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}

@@ -1,0 +1,131 @@
+"""XLNet sentence / sentence-pair classification."""
+
+import keras
+
+from kerabert.backbones.xlnet_backbone import XLNetBackbone
+from kerabert.preprocessors.xlnet_preprocessor import XLNetPreprocessor
+from kerabert.tasks.task import Task
+
+SUMMARY_TYPES = ("last", "first")
+
+# The XLNet fine-tuning scripts' optimizer (SEED_NOTES §7.2): Adam with epsilon
+# 1e-8 and no weight decay; when decay is asked for, the relative-attention
+# biases are decayed although their names contain "bias" (the scripts'
+# `include_in_weight_decay`), so only a trailing "bias" that is not r_w/r_r/r_s
+# is excluded.
+XLNET_RECIPE = {
+    "weight_decay": 0.0,
+    "epsilon": 1e-8,
+    "exclude_from_weight_decay": ("LayerNorm", "layer_norm", r"(?<!r_[wrs]_)bias$"),
+}
+
+
+@keras.saving.register_keras_serializable(package="kerabert")
+class XLNetClassifier(Task):
+    """Sequence summary (tanh projection of the `<cls>` state), dropout, logits.
+
+    XLNet packs `A <sep> B <sep> <cls>` with `<cls>` last and pads on the left,
+    so the summary reads the last position (`summary_type="last"`, the
+    reference's only mode; "first" is accepted for HF checkpoints that use it).
+
+    Args:
+      backbone: an `XLNetBackbone`.
+      num_classes: int.
+      preprocessor: an `XLNetPreprocessor`, or None to feed packed dicts.
+      summary_type: "last" (reference) or "first".
+      dropout: float, after the summary (HF `summary_last_dropout`, 0.1).
+      activation: None (logits) or "softmax".
+
+    Inputs: raw strings / string pairs with a preprocessor, otherwise the dict
+    `token_ids`, `segment_ids`, `padding_mask` (B, L) int32 (1 = real token).
+    Outputs: (B, num_classes) float32 logits.
+
+    `compile()` defaults to the XLNet scripts' recipe: Adam (epsilon 1e-8, no
+    weight decay, global-norm clipping 1.0), linear warmup then linear decay
+    from the end of warmup, and optional `layer_decay_rate`.
+    """
+
+    backbone_cls = XLNetBackbone
+    preprocessor_cls = XLNetPreprocessor
+    task_kind = "classifier"
+    recipe = XLNET_RECIPE
+    # The query stream's input embedding is only used by pretraining.
+    unused_weights = ("mask_embedding",)
+
+    def __init__(self, backbone, num_classes, preprocessor=None, summary_type="last",
+                 dropout=0.1, activation=None, **kwargs):
+        if not isinstance(num_classes, int) or num_classes < 1:
+            raise ValueError(f"num_classes must be a positive int, got {num_classes!r}.")
+        if summary_type not in SUMMARY_TYPES:
+            raise ValueError(f"summary_type must be one of {SUMMARY_TYPES}, got {summary_type!r}.")
+        self._check_preprocessor(backbone, preprocessor)
+
+        def init():
+            return keras.initializers.RandomNormal(stddev=backbone.initializer_range)
+
+        # === Layers ===
+        self.backbone = backbone
+        self.preprocessor = preprocessor
+        self.sequence_summary = keras.layers.Dense(
+            backbone.hidden_dim, activation="tanh", kernel_initializer=init(),
+            dtype=backbone.dtype_policy, name="sequence_summary")
+        self.summary_dropout = keras.layers.Dropout(
+            dropout, dtype=backbone.dtype_policy, name="summary_dropout")
+        self.output_dense = keras.layers.Dense(
+            num_classes, activation=activation, kernel_initializer=init(), dtype="float32",
+            name="logits")
+
+        # === Functional Model ===
+        inputs = backbone.input
+        sequence = backbone(inputs)["sequence_output"]
+        summary = sequence[:, -1, :] if summary_type == "last" else sequence[:, 0, :]
+        outputs = self.output_dense(self.summary_dropout(self.sequence_summary(summary)))
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        self.dtype_policy = backbone.dtype_policy
+
+        # === Config ===
+        self.num_classes = num_classes
+        self.summary_type = summary_type
+        self.dropout = dropout
+        self._activation_name = activation
+        self.compile()
+
+    @classmethod
+    def from_preset(cls, preset, num_classes=None, load_weights=True, **kwargs):
+        """Loads a classifier; `num_classes` is needed unless the preset has a head
+        (a HF `XLNetForSequenceClassification` folder or a saved XLNetClassifier)."""
+        if num_classes is not None:
+            kwargs["num_classes"] = num_classes
+        return super().from_preset(preset, load_weights=load_weights, **kwargs)
+
+    def _default_loss(self):
+        return keras.losses.SparseCategoricalCrossentropy(
+            from_logits=self._activation_name != "softmax")
+
+    def _default_metrics(self):
+        return [keras.metrics.SparseCategoricalAccuracy("accuracy")]
+
+    @classmethod
+    def head_config_from(cls, task_config):
+        return {"num_classes": task_config["num_classes"],
+                "summary_type": task_config.get("summary_type", "last")}
+
+    @classmethod
+    def require_head_config(cls, kwargs, saved_head, folder):
+        if kwargs.get("num_classes") is None:
+            raise ValueError(
+                f"num_classes is missing: {folder} holds no classification head, so say "
+                "how many classes the new head should have, e.g. "
+                "from_preset(..., num_classes=2).")
+        return kwargs
+
+    @classmethod
+    def head_matches(cls, saved_head, task):
+        return (saved_head.get("num_classes") == task.num_classes
+                and saved_head.get("summary_type", "last") == task.summary_type)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"num_classes": self.num_classes, "summary_type": self.summary_type,
+                       "dropout": self.dropout, "activation": self._activation_name})
+        return config
