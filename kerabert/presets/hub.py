@@ -45,7 +45,7 @@ HF_WEIGHTS = (
     ("pytorch_model.bin.index.json", "pytorch_model-*.bin"),
 )
 # Original TF1 / Model Garden checkpoints uploaded as-is (`<prefix>.index` + data).
-TF_CHECKPOINT = ("bert_config.json", "*.index", "*.data-*", "checkpoint")
+TF_CHECKPOINT = ("bert_config.json", "xlnet_config.json", "*.index", "*.data-*", "checkpoint")
 
 PIPELINE_TAGS = {
     None: "feature-extraction",

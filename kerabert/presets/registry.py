@@ -52,14 +52,14 @@ PRESETS = {
         "12-layer BERT-Base, Chinese (simplified and traditional)."),
     "xlnet_base_en_cased": (
         "xlnet/xlnet-base-cased", "xlnet", 116_718_336,
-        "12-layer, 768-hidden, 12-head XLNet-Base, cased English (not loadable yet)."),
+        "12-layer, 768-hidden, 12-head XLNet-Base, cased English."),
     "xlnet_large_en_cased": (
         "xlnet/xlnet-large-cased", "xlnet", 360_268_800,
-        "24-layer, 1024-hidden, 16-head XLNet-Large, cased English (not loadable yet)."),
+        "24-layer, 1024-hidden, 16-head XLNet-Large, cased English."),
 }
 
 # Families kerabert can build today.
-SUPPORTED_FAMILIES = ("bert",)
+SUPPORTED_FAMILIES = ("bert", "xlnet")
 
 
 def get(name):

@@ -86,10 +86,28 @@ def test_cli_prints_the_table(capsys, monkeypatch):
     assert "google-bert/bert-base-uncased" in out and "109.5M" in out
 
 
-@pytest.mark.parametrize("name", ["xlnet_base_en_cased", "xlnet_large_en_cased"])
-def test_xlnet_names_are_listed_but_not_loadable(name):
-    with pytest.raises(NotImplementedError, match="XLNet support is not implemented yet"):
-        kerabert.BertBackbone.from_preset(name)
+def test_xlnet_parameter_count_matches_the_backbone():
+    backbone = kerabert.XLNetBackbone(vocabulary_size=50, num_layers=2, num_heads=2,
+                                      hidden_dim=16, intermediate_dim=32)
+    assert backbone.count_params() == xlnet_params(50, 2, 16, 32)
+
+
+def test_xlnet_names_resolve_to_their_hub_repos(monkeypatch, tmp_path, hf_xlnet_dir):
+    server = FakeHub().start()
+    try:
+        hub_env(monkeypatch, tmp_path, server.url)
+        folder, _ = hf_xlnet_dir
+        server.add_repo("xlnet/xlnet-base-cased", folder_files(folder))
+        loaded = kerabert.XLNetBackbone.from_preset("xlnet_base_en_cased")
+        local = kerabert.XLNetBackbone.from_preset(folder)
+        for a, b in zip(loaded.weights, local.weights):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+        tokenizer = kerabert.XLNetTokenizer.from_preset("xlnet_base_en_cased")
+        assert tokenizer.cls_token_id == 3
+        with pytest.raises(ValueError, match="XLNetBackbone"):
+            kerabert.BertBackbone.from_preset("xlnet_base_en_cased")
+    finally:
+        server.stop()
 
 
 @pytest.mark.filterwarnings("ignore:.*has no pooler weights")
