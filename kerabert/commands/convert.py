@@ -9,8 +9,12 @@ a whole task preset (backbone, preprocessor, head).
 import collections
 import os
 
-# --task -> kerabert task class name.
-TASKS = {"classifier": "BertClassifier", "question_answerer": "BertQuestionAnswerer"}
+# --task -> the kerabert task class name, by the checkpoint's backbone class.
+TASKS = {
+    "classifier": {"BertBackbone": "BertClassifier", "XLNetBackbone": "XLNetClassifier"},
+    "question_answerer": {"BertBackbone": "BertQuestionAnswerer",
+                          "XLNetBackbone": "XLNetQuestionAnswerer"},
+}
 
 
 def register(commands):
@@ -99,7 +103,7 @@ def _convert(args, console):
 
         with tensor_reader.observe_reads(on_read):
             if args.task:
-                class_name = TASKS[args.task]
+                class_name = TASKS[args.task][loader.backbone_class(folder).__name__]
                 length = args.sequence_length or min(
                     512, loader.backbone_config(folder).get("max_sequence_length", 512))
                 task_kwargs = dict(tokenizer_kwargs, sequence_length=length,

@@ -87,6 +87,16 @@ def backbone_config(preset):
     return converter.convert_backbone_config(config)
 
 
+def backbone_class(preset):
+    """The backbone class stored in (or converted from) `preset`."""
+    folder = resolve(preset)
+    if detect_format(folder) == NATIVE_FORMAT:
+        config = kerabert_preset.read_json(folder, kerabert_preset.CONFIG_FILE)
+        return _registered_class(config, folder)
+    _, _, converter = _converter(folder)
+    return converter.backbone_cls()
+
+
 def _convert_weights(fmt, converter, folder, backbone, task=None, ignore_unused=False):
     """One pass over the checkpoint: backbone, then the task head if given."""
     reader = fmt.open_weights(folder)

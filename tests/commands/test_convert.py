@@ -6,11 +6,13 @@ import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import kerabert
 from kerabert import cli
 from tests.conftest import save_tiny_hf_bert
+from tests.conftest import save_tiny_hf_xlnet
 from tests.conftest import assert_backbone_matches
 from tests.presets import checkpoint_writers
 
@@ -97,3 +99,16 @@ def test_errors_are_reported_without_a_traceback(tmp_path, capsys):
     out = " ".join(capsys.readouterr().out.split())
     assert "Conversion failed" in out and "unknown model_type 'gpt2'" in out
     assert not os.path.exists(tmp_path / "out")
+
+
+def test_xlnet_task_preset(tmp_path, capsys):
+    source = str(tmp_path / "hf_xlnet_qa")
+    save_tiny_hf_xlnet(source, "XLNetForQuestionAnswering", seed=5)
+    dest = str(tmp_path / "preset")
+    assert cli.main(["convert", source, dest, "--task", "question_answerer",
+                     "--sequence-length", "64"]) == 0
+    qa = kerabert.XLNetQuestionAnswerer.from_preset(dest)
+    direct = kerabert.XLNetQuestionAnswerer.from_preset(source)
+    for a, b in zip(qa.weights, direct.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert qa.preprocessor.sequence_length == 64
