@@ -1,6 +1,7 @@
 """XLNet SentencePiece tokenizer, in-graph, with character offsets."""
 
 import functools
+import itertools
 import os
 import unicodedata
 
@@ -8,6 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 import tensorflow_text as tf_text
+from tensorflow_text.python.ops import sentencepiece_tokenizer
 
 from kerabert.tokenizers.bert_text_normalization import utf8_byte_lengths
 from kerabert.tokenizers.tokenizer import Tokenizer
@@ -140,6 +142,25 @@ def _is_in(values, sorted_set):
     return tf.gather(sorted_set, position) == values
 
 
+class _SharedSentencepieceModel(sentencepiece_tokenizer._SentencepieceModelResource):
+    """tensorflow-text's SentencePiece model resource, but not owned by its kernel.
+
+    tensorflow-text creates the model with an empty `shared_name`, so the
+    resource belongs to the op kernel that made it. `tf.random.set_seed` (and
+    so `keras.utils.set_random_seed`) clears TensorFlow's eager kernel cache,
+    which deletes that kernel and the model with it: every later call, in eager
+    code or an already-built `tf.data` pipeline, fails with "Resource ...
+    SentencepieceOp ... does not exist". A unique `shared_name` keeps the model
+    in the resource manager for the life of the process instead.
+    """
+
+    _count = itertools.count()
+
+    def _create_resource(self):
+        return sentencepiece_tokenizer.gen_sentencepiece_tokenizer.sentencepiece_op(
+            model=self._model, shared_name=f"kerabert_sentencepiece_{next(self._count)}")
+
+
 def read_proto(proto):
     if isinstance(proto, (bytes, bytearray)):
         return bytes(proto)
@@ -222,6 +243,7 @@ class XLNetTokenizer(Tokenizer):
         self.__dict__.pop("_traced", None)
         self._sentencepiece = tf_text.SentencepieceTokenizer(
             model=proto, out_type=tf.int32, add_bos=False, add_eos=False)
+        self._sentencepiece._model_resource = _SharedSentencepieceModel(proto, None)
         self._split_table, self._split_spans = self._digit_comma_table(processor)
         # Pieces with text of their own; a bare "▁" (a word boundary whose space
         # was already used) may have an empty span.

@@ -433,3 +433,14 @@ def test_offsets_match_hf_fast(model, lowercase, keep_accents):
     assert counts["sentences"] > 1700
     assert counts["identical"] > 0.98 * counts["pieces"]
     assert not failures, failures[:5]
+
+
+def test_survives_tf_random_set_seed():
+    # tf.random.set_seed clears TensorFlow's kernel cache, which used to delete
+    # tensorflow-text's kernel-owned SentencePiece model under a live tokenizer.
+    tokenizer = kerabert.XLNetTokenizer(proto=SPECIAL)
+    expected = tokenizer.tokenize(["In 1990, he paid."]).to_list()
+    dataset = tf.data.Dataset.from_tensor_slices(["In 1990, he paid."]).batch(1).map(tokenizer)
+    tf.random.set_seed(7)
+    assert tokenizer.tokenize(["In 1990, he paid."]).to_list() == expected
+    assert [t.to_list() for t in dataset] == [expected]

@@ -1,0 +1,155 @@
+"""XLNet pretraining: the permutation language model (Yang et al., 2019)."""
+
+import keras
+import tensorflow as tf
+
+from kerabert.backbones.xlnet_backbone import XLNetBackbone
+from kerabert.tasks.task import Task
+
+
+@keras.saving.register_keras_serializable(package="kerabert")
+class XLNetPretrainer(Task):
+    """Two-stream XLNet with an LM head tied to the word embeddings.
+
+    Each example predicts `P` positions (`target_mapping`) in a factorisation
+    order given by `perm_mask`; the query stream of each predicted position
+    sees its position but not its token (SEED_NOTES §4.2-4.3).
+
+    logits = query_output @ token_embedding^T + bias (the reference `lm_loss`
+    layer with `tie_weight=True`); loss = sum(ce * target_mask) / sum(target_mask).
+
+    Memory: with the backbone's `mem_len` set, `batch_size` (per replica) must be
+    given; the last `mem_len` hidden states of every layer are kept in
+    per-replica, non-trainable variables and fed to the next step, as the
+    reference's training loop threads `mems` (which it resets every host loop;
+    kerabert resets them at the start of every `fit` and with
+    `reset_memory()`). Because consecutive batches must continue the same text
+    streams for this to mean anything, do not shuffle the pretraining data.
+
+    Args:
+      backbone: an `XLNetBackbone` (its `mem_len` / `reuse_len` / `bi_data`
+        configure pretraining).
+      batch_size: per-replica batch size, needed when `mem_len` is set.
+
+    Inputs (dict): `token_ids` (B, L) int32 (`input_k`), `segment_ids` (B, L),
+    `perm_mask` (B, L, L) float32 (1 = i may not see j), `target_mapping`
+    (B, P, L) float32 one-hot rows; optional `padding_mask` (B, L).
+    Targets (dict): `target` (B, P) int32, `target_mask` (B, P) float32.
+    Output: `lm_log_probs` (B, P, V) float32.
+    """
+
+    backbone_cls = XLNetBackbone
+    task_kind = "pretrainer"
+
+    def __init__(self, backbone, preprocessor=None, batch_size=None, **kwargs):
+        super().__init__(**kwargs)
+        if backbone.mem_len and not batch_size:
+            raise ValueError(
+                f"The backbone keeps memory (mem_len={backbone.mem_len}); pass the "
+                "per-replica batch_size so the memory can live in variables.")
+        # === Layers ===
+        self.backbone = backbone
+        self.preprocessor = preprocessor
+        self.lm_bias = self.add_weight(shape=(backbone.vocabulary_size,), initializer="zeros",
+                                       name="lm_loss_bias")
+        # Per-replica state, not weights: on-read synchronisation lets every
+        # replica keep the memory of its own text streams (a Keras weight
+        # would be mirrored). Not saved in presets.
+        self._memory = tuple(
+            tf.Variable(tf.zeros((batch_size, backbone.mem_len, backbone.hidden_dim)),
+                        trainable=False, synchronization=tf.VariableSynchronization.ON_READ,
+                        aggregation=tf.VariableAggregation.NONE, name=f"xlnet_memory_{i}")
+            for i in range(backbone.num_layers if backbone.mem_len else 0))
+        self.dtype_policy = backbone.dtype_policy
+        self._metric_trackers = {
+            "lm_loss": keras.metrics.Mean("lm_loss"),
+            "lm_accuracy": keras.metrics.Mean("lm_accuracy"),
+        }
+
+        # === Config ===
+        self.batch_size = batch_size
+        self.compile()
+
+    # --- forward ---------------------------------------------------------------
+
+    def _forward(self, inputs, training, use_memory):
+        memory = list(self._memory) if use_memory and self._memory else None
+        out = self.backbone.call_with_memory(
+            {k: inputs[k] for k in ("token_ids", "segment_ids", "padding_mask") if k in inputs},
+            memory=memory, perm_mask=inputs["perm_mask"],
+            target_mapping=inputs["target_mapping"], training=training)
+        embeddings = self.backbone.token_embedding.embeddings
+        query = tf.cast(out["query_output"], tf.float32)
+        logits = tf.einsum("bph,vh->bpv", query, tf.cast(embeddings, tf.float32)) + self.lm_bias
+        return tf.nn.log_softmax(logits, axis=-1), out.get("memory")
+
+    def call(self, inputs, training=False):
+        log_probs, _ = self._forward(inputs, training, use_memory=False)
+        return {"lm_log_probs": log_probs}
+
+    def reset_memory(self):
+        for variable in self._memory:
+            variable.assign(tf.zeros_like(variable))
+
+    @property
+    def head_weights(self):
+        return [self.lm_bias]
+
+    # --- training ----------------------------------------------------------------
+
+    def _default_loss(self):
+        return None  # the train_step computes the reference loss
+
+    def _loss(self, x, y, training):
+        log_probs, new_memory = self._forward(x, training, use_memory=True)
+        target = tf.cast(y["target"], tf.int32)
+        mask = tf.cast(y["target_mask"], tf.float32)
+        ce = -tf.gather(log_probs, target, axis=-1, batch_dims=2)
+        # The reference divides by sum(target_mask) with no epsilon; a batch
+        # with no target would be 0/0, so it is guarded here.
+        loss = tf.reduce_sum(ce * mask) / tf.maximum(tf.reduce_sum(mask), 1.0)
+        correct = tf.cast(tf.argmax(log_probs, -1, output_type=tf.int32) == target, tf.float32)
+        accuracy = tf.reduce_sum(correct * mask) / tf.maximum(tf.reduce_sum(mask), 1.0)
+        return loss, accuracy, new_memory
+
+    def _update_memory(self, new_memory):
+        if new_memory is not None and self._memory:
+            for variable, value in zip(self._memory, new_memory):
+                variable.assign(tf.cast(value, variable.dtype))
+
+    def train_step(self, data):
+        x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
+        with tf.GradientTape() as tape:
+            loss, accuracy, new_memory = self._loss(x, y, training=True)
+            replicas = tf.distribute.get_strategy().num_replicas_in_sync
+            scaled = self.optimizer.scale_loss(loss / replicas)
+        gradients = tape.gradient(scaled, self.trainable_weights)
+        self.optimizer.apply_gradients(zip(gradients, self.trainable_weights))
+        self._update_memory(new_memory)
+        return self._track(loss, accuracy)
+
+    def test_step(self, data):
+        x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
+        loss, accuracy, new_memory = self._loss(x, y, training=False)
+        self._update_memory(new_memory)
+        return self._track(loss, accuracy)
+
+    def _track(self, loss, accuracy):
+        self._loss_tracker.update_state(loss)
+        self._metric_trackers["lm_loss"].update_state(loss)
+        self._metric_trackers["lm_accuracy"].update_state(accuracy)
+        return {"loss": self._loss_tracker.result(),
+                **{k: m.result() for k, m in self._metric_trackers.items()}}
+
+    @property
+    def metrics(self):
+        return super().metrics + list(self._metric_trackers.values())
+
+    def fit(self, *args, **kwargs):
+        self.reset_memory()
+        return super().fit(*args, **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"batch_size": self.batch_size})
+        return config

@@ -1,0 +1,127 @@
+"""XLNet permutation-LM data and XLNetPretrainer (SEED_NOTES §4.1-4.3)."""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+import torch
+
+import kerabert
+from kerabert.data import xlnet_pretraining
+from kerabert.tasks.xlnet_pretrainer import XLNetPretrainer
+from tests.conftest import XLNET_SPIECE
+from tests.conftest import save_tiny_hf_xlnet
+
+BOTCHAN = os.path.join(os.path.dirname(__file__), "..", "fixtures", "botchan.txt")
+SEP, CLS = 4, 3
+
+
+def reference_local_perm(inputs, is_masked, index):
+    """The reference `_local_perm` (official/nlp/xlnet/data_utils.py) in numpy,
+    with the shuffled `index` given."""
+    non_func = ~((inputs == SEP) | (inputs == CLS))
+    non_mask = ~is_masked & non_func
+    masked_or_func = ~non_mask
+    rev_index = np.where(non_mask, -1, index)
+    target_tokens = masked_or_func & non_func
+    self_rev_index = np.where(target_tokens, rev_index, rev_index + 1)
+    perm_mask = (self_rev_index[:, None] <= rev_index[None, :]) & masked_or_func
+    return perm_mask.astype("float32"), target_tokens
+
+
+def test_permutation_masks_match_the_reference():
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        inputs = rng.integers(0, 30, 16).astype("int32")
+        inputs[rng.integers(0, 16, 3)] = SEP
+        inputs[-1] = CLS
+        is_masked = rng.random(16) < 0.3
+        order = xlnet_pretraining.random_order(16, 4).numpy()
+        assert sorted(order) == list(range(16))
+        # Every block of 4 is permuted with the same offsets.
+        assert len({tuple(order[i:i + 4] - i) for i in range(0, 16, 4)}) == 1
+        ours, targets = xlnet_pretraining.permutation_masks(
+            tf.constant(inputs), tf.constant(is_masked), tf.constant(order), SEP, CLS)
+        expected, expected_targets = reference_local_perm(inputs, is_masked, order)
+        np.testing.assert_array_equal(ours.numpy(), expected)
+        np.testing.assert_array_equal(targets.numpy(), expected_targets)
+        assert not targets.numpy()[(inputs == SEP) | (inputs == CLS)].any()
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return kerabert.XLNetTokenizer(proto=XLNET_SPIECE)
+
+
+def test_examples_follow_the_reference_layout(tokenizer):
+    ids, sent_ids = xlnet_pretraining.read_corpus(BOTCHAN, tokenizer)
+    examples = xlnet_pretraining.create_examples(
+        ids, sent_ids, tokenizer, seq_len=32, reuse_len=16, batch_size=4, num_predict=6)
+    assert len(examples) >= 40 and len(examples) % 4 == 0
+    labels = [e.label for e in examples]
+    assert 0.2 < np.mean(labels) < 0.8  # real continuation about half the time
+    for e in examples:
+        assert e.token_ids.shape == e.segment_ids.shape == e.is_masked.shape == (32,)
+        assert e.token_ids[-1] == CLS and e.segment_ids[-1] == 2
+        seps = np.flatnonzero(e.token_ids[16:] == SEP) + 16
+        assert len(seps) == 2 and seps[1] == 30
+        assert (e.segment_ids[:seps[0] + 1] == 0).all()
+        assert (e.segment_ids[seps[0] + 1:31] == 1).all()
+        assert e.is_masked.sum() == 6 and e.is_masked[:16].sum() == 3
+    # Row r of consecutive batches continues the same stream.
+    first, second = examples[0], examples[4]
+    rows = len(ids) // 4
+    np.testing.assert_array_equal(first.token_ids[:16], ids[:16])
+    np.testing.assert_array_equal(second.token_ids[:16], ids[16:32])
+    assert rows > 32
+
+
+def test_dataset_and_pretrainer_loss_falls(tokenizer, tmp_path):
+    keras.utils.set_random_seed(0)
+    dataset = xlnet_pretraining.xlnet_pretraining_dataset(
+        BOTCHAN, tokenizer, batch_size=4, seq_len=32, reuse_len=16, perm_size=8, num_predict=8)
+    x, y = next(iter(dataset))
+    assert x["perm_mask"].shape == (4, 32, 32) and x["target_mapping"].shape == (4, 8, 32)
+    mapped = tf.einsum("bpl,bl->bp", x["target_mapping"], tf.cast(x["token_ids"], tf.float32))
+    np.testing.assert_array_equal(mapped.numpy() * y["target_mask"].numpy(),
+                                  y["target"].numpy() * y["target_mask"].numpy())
+    # The reused half never sees the new half.
+    assert (x["perm_mask"].numpy()[:, :16, 16:] == 1).all()
+
+    backbone = kerabert.XLNetBackbone(
+        vocabulary_size=tokenizer.vocabulary_size(), num_layers=2, num_heads=2, hidden_dim=32,
+        intermediate_dim=64, dropout=0.0, attention_dropout=0.0, mem_len=16, reuse_len=16)
+    pretrainer = XLNetPretrainer(backbone, batch_size=4)
+    pretrainer.compile(learning_rate=3e-3, num_train_steps=120, warmup_ratio=0.05)
+    history = pretrainer.fit(dataset, steps_per_epoch=40, epochs=3, verbose=0)
+    losses = history.history["lm_loss"]
+    # Chance is log(800) = 6.68 nats; the first epoch already learns the
+    # unigram distribution, later ones must keep improving.
+    assert losses[-1] < losses[0] - 0.4 and losses[-1] < losses[1], losses
+    assert any(np.abs(m.numpy()).max() > 0 for m in pretrainer._memory)
+    pretrainer.backbone.save_to_preset(str(tmp_path / "backbone"))
+    reloaded = kerabert.XLNetBackbone.from_preset(str(tmp_path / "backbone"))
+    assert reloaded.count_params() == backbone.count_params()
+
+
+def test_lm_head_and_memory_match_transformers(tmp_path):
+    hf = save_tiny_hf_xlnet(str(tmp_path), "XLNetLMHeadModel", mem_len=6)
+    backbone = kerabert.XLNetBackbone.from_preset(str(tmp_path))
+    pretrainer = XLNetPretrainer(backbone, batch_size=2)
+    pretrainer.lm_bias.assign(hf.lm_loss.bias.detach().numpy())
+    rng = np.random.default_rng(0)
+    ids = rng.integers(8, 800, (2, 8)).astype("int32")
+    segments = np.zeros((2, 8), "int32")
+    perm = (rng.random((2, 8, 8)) < 0.4).astype("float32")
+    mapping = np.zeros((2, 3, 8), "float32")
+    for b in range(2):
+        mapping[b, np.arange(3), rng.choice(8, 3, replace=False)] = 1
+    x = {"token_ids": ids, "segment_ids": segments, "perm_mask": perm, "target_mapping": mapping}
+    ours = pretrainer(x)["lm_log_probs"].numpy()
+    with torch.no_grad():
+        theirs = hf(input_ids=torch.tensor(ids, dtype=torch.long),
+                    token_type_ids=torch.tensor(segments, dtype=torch.long),
+                    perm_mask=torch.tensor(perm), target_mapping=torch.tensor(mapping))
+    np.testing.assert_allclose(ours, torch.log_softmax(theirs.logits, -1).numpy(), atol=1e-5)
