@@ -28,6 +28,7 @@ from kerabert.tasks.bert_classifier import BertClassifier
 from kerabert.tasks.bert_question_answerer import BertQuestionAnswerer
 from kerabert.tasks.task import Task
 from kerabert.tasks.xlnet_classifier import XLNetClassifier
+from kerabert.tasks.xlnet_pretrainer import XLNetPretrainer
 from kerabert.tasks.xlnet_question_answerer import XLNetQuestionAnswerer
 from kerabert.tokenizers.bert_tokenizer import BertTokenizer
 from kerabert.tokenizers.tokenizer import Tokenizer
@@ -53,6 +54,7 @@ __all__ = [
     "XLNetBackbone",
     "XLNetClassifier",
     "XLNetPreprocessor",
+    "XLNetPretrainer",
     "XLNetQuestionAnswerer",
     "XLNetQuestionAnswererPreprocessor",
     "XLNetTokenizer",

@@ -201,6 +201,8 @@ def load_task(cls, preset, load_weights=True, ignore_unused_weights=False, **kwa
     # Converted weights are read below in one pass over the checkpoint.
     backbone = load_backbone(cls.backbone_cls, folder, load_weights=load_weights and is_kerabert,
                              **backbone_kwargs)
+    if use_preprocessor is True and cls.preprocessor_cls is None:
+        use_preprocessor = None  # a task fed by its own data pipeline
     preprocessor = (load_preprocessor(cls.preprocessor_cls, folder, **preprocessor_kwargs)
                     if use_preprocessor is True else use_preprocessor)
 

@@ -18,7 +18,14 @@ from kerabert.optimizers.linear_warmup_decay import LinearWarmupDecay
 AUTOTUNE = tf.data.AUTOTUNE
 
 
-class Task(keras.Model):
+class TaskMixin:
+    """Everything a kerabert task adds to a Keras model (presets, the reference
+    compile recipe, raw-text fit/predict). Kept out of the `keras.Model`
+    hierarchy because Keras rewrites the bases of a `Model` subclass to
+    `Functional` the first time one is built functionally, which would turn
+    every later subclass (even a subclassed one, such as `XLNetPretrainer`)
+    into a functional model."""
+
     backbone_cls = None
     preprocessor_cls = None
     task_kind = None
@@ -261,3 +268,8 @@ class Task(keras.Model):
             if isinstance(config.get(key), dict):
                 config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
+
+
+class Task(TaskMixin, keras.Model):
+    """Base class of the functional kerabert tasks (built with
+    `super().__init__(inputs=..., outputs=...)`)."""

@@ -4,11 +4,21 @@ import keras
 import tensorflow as tf
 
 from kerabert.backbones.xlnet_backbone import XLNetBackbone
-from kerabert.tasks.task import Task
+from kerabert.tasks.task import TaskMixin
+
+
+class _OutputBias(keras.layers.Layer):
+    """The LM head's own parameter: a bias over the vocabulary (the weights are
+    the tied word embeddings). A named layer, so the variable's path is
+    `lm_loss/bias` whatever the model is called."""
+
+    def __init__(self, size, **kwargs):
+        super().__init__(**kwargs)
+        self.bias = self.add_weight(shape=(size,), initializer="zeros", name="bias")
 
 
 @keras.saving.register_keras_serializable(package="kerabert")
-class XLNetPretrainer(Task):
+class XLNetPretrainer(TaskMixin, keras.Model):
     """Two-stream XLNet with an LM head tied to the word embeddings.
 
     Each example predicts `P` positions (`target_mapping`) in a factorisation
@@ -50,8 +60,8 @@ class XLNetPretrainer(Task):
         # === Layers ===
         self.backbone = backbone
         self.preprocessor = preprocessor
-        self.lm_bias = self.add_weight(shape=(backbone.vocabulary_size,), initializer="zeros",
-                                       name="lm_loss_bias")
+        self.lm_loss = _OutputBias(backbone.vocabulary_size, name="lm_loss")
+        self.lm_bias = self.lm_loss.bias
         # Per-replica state, not weights: on-read synchronisation lets every
         # replica keep the memory of its own text streams (a Keras weight
         # would be mirrored). Not saved in presets.
@@ -83,6 +93,10 @@ class XLNetPretrainer(Task):
         logits = tf.einsum("bph,vh->bpv", query, tf.cast(embeddings, tf.float32)) + self.lm_bias
         return tf.nn.log_softmax(logits, axis=-1), out.get("memory")
 
+    def build(self, input_shape=None):
+        # Every variable exists from the constructor on (the backbone is built).
+        self.built = True
+
     def call(self, inputs, training=False):
         log_probs, _ = self._forward(inputs, training, use_memory=False)
         return {"lm_log_probs": log_probs}
@@ -90,6 +104,10 @@ class XLNetPretrainer(Task):
     def reset_memory(self):
         for variable in self._memory:
             variable.assign(tf.zeros_like(variable))
+
+    @classmethod
+    def head_config_from(cls, task_config):
+        return {"batch_size": task_config.get("batch_size")}
 
     @property
     def head_weights(self):

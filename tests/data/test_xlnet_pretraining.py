@@ -101,16 +101,20 @@ def test_dataset_and_pretrainer_loss_falls(tokenizer, tmp_path):
     # unigram distribution, later ones must keep improving.
     assert losses[-1] < losses[0] - 0.4 and losses[-1] < losses[1], losses
     assert any(np.abs(m.numpy()).max() > 0 for m in pretrainer._memory)
-    pretrainer.backbone.save_to_preset(str(tmp_path / "backbone"))
-    reloaded = kerabert.XLNetBackbone.from_preset(str(tmp_path / "backbone"))
-    assert reloaded.count_params() == backbone.count_params()
+    pretrainer.save_to_preset(str(tmp_path / "pretrainer"))
+    reloaded = kerabert.XLNetPretrainer.from_preset(str(tmp_path / "pretrainer"))
+    np.testing.assert_array_equal(reloaded.lm_bias.numpy(), pretrainer.lm_bias.numpy())
+    # ... and the backbone fine-tunes from the same folder.
+    classifier = kerabert.XLNetClassifier.from_preset(str(tmp_path / "pretrainer"),
+                                                      num_classes=2, preprocessor=None)
+    np.testing.assert_array_equal(classifier.backbone.token_embedding.embeddings.numpy(),
+                                  backbone.token_embedding.embeddings.numpy())
 
 
 def test_lm_head_and_memory_match_transformers(tmp_path):
     hf = save_tiny_hf_xlnet(str(tmp_path), "XLNetLMHeadModel", mem_len=6)
-    backbone = kerabert.XLNetBackbone.from_preset(str(tmp_path))
-    pretrainer = XLNetPretrainer(backbone, batch_size=2)
-    pretrainer.lm_bias.assign(hf.lm_loss.bias.detach().numpy())
+    pretrainer = kerabert.XLNetPretrainer.from_preset(str(tmp_path), batch_size=2)
+    np.testing.assert_array_equal(pretrainer.lm_bias.numpy(), hf.lm_loss.bias.detach().numpy())
     rng = np.random.default_rng(0)
     ids = rng.integers(8, 800, (2, 8)).astype("int32")
     segments = np.zeros((2, 8), "int32")

@@ -83,6 +83,7 @@ def test_save_to_preset_round_trip(trained, tmp_path):
                                classifier.predict(texts[:8], verbose=0), atol=1e-6)
 
 
+@pytest.mark.filterwarnings("ignore:Gradients do not exist.*mask_embedding")
 def test_xlnet_recipe_and_layer_wise_decay():
     backbone = kerabert.XLNetBackbone(vocabulary_size=20, num_layers=2, num_heads=2,
                                       hidden_dim=8, intermediate_dim=12, dropout=0.0,

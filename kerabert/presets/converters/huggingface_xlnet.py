@@ -157,6 +157,10 @@ def convert_head_weights(task, reader):
         _dense(reader, head.end_logits_dense_1, "end_logits.dense_1")
         _dense(reader, head.answer_class_dense_0, "answer_class.dense_0")
         _dense(reader, head.answer_class_dense_1, "answer_class.dense_1", bias=False)
+    elif task.task_kind == "pretrainer":
+        reader.assign(task.lm_bias, "lm_loss.bias")
+        if "lm_loss.weight" in reader:  # tied to the word embeddings
+            reader.used.add("lm_loss.weight")
     else:
         raise ValueError(f"No Hugging Face XLNet head conversion for {task.task_kind!r} yet.")
 
