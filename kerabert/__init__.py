@@ -9,7 +9,10 @@ from kerabert.backbones.backbone import Backbone
 from kerabert.backbones.bert_backbone import BertBackbone
 from kerabert.backbones.xlnet_backbone import XLNetBackbone
 from kerabert.optimizers.adam_weight_decay import AdamWeightDecay
+from kerabert.optimizers.lamb import Lamb
 from kerabert.optimizers.linear_warmup_decay import LinearWarmupDecay
+from kerabert.optimizers.warmup_polynomial_decay import WarmupPolynomialDecay
+from kerabert import callbacks
 from kerabert.data import squad
 from kerabert.preprocessors.bert_preprocessor import BertPreprocessor
 from kerabert.preprocessors.bert_question_answerer_preprocessor import (
@@ -47,6 +50,7 @@ __all__ = [
     "CheckpointMismatchError",
     "CorruptCheckpointError",
     "HubError",
+    "Lamb",
     "LinearWarmupDecay",
     "Preprocessor",
     "Task",
@@ -58,6 +62,8 @@ __all__ = [
     "XLNetQuestionAnswerer",
     "XLNetQuestionAnswererPreprocessor",
     "XLNetTokenizer",
+    "WarmupPolynomialDecay",
+    "callbacks",
     "list_presets",
     "squad",
     "__version__",

@@ -4,9 +4,11 @@ import re
 
 import keras
 
+from kerabert.optimizers.replica_safe_clipping import ClipAfterAllReduce
+
 
 @keras.saving.register_keras_serializable(package="kerabert")
-class AdamWeightDecay(keras.optimizers.AdamW):
+class AdamWeightDecay(ClipAfterAllReduce, keras.optimizers.AdamW):
     """Keras AdamW whose weight-decay exclusions match variable *paths*.
 
     The reference decays every variable except LayerNorm parameters and biases,
@@ -24,6 +26,9 @@ class AdamWeightDecay(keras.optimizers.AdamW):
     gradient is scaled by a constant, so there that only moves epsilon's weight
     and the lower layers train at nearly the full rate. Scaling the step itself
     is what the name promises, so kerabert does that.
+
+    Global-norm clipping applies to the gradient summed over replicas (see
+    `ClipAfterAllReduce`), as the reference clips the global gradient.
 
     Args:
       exclude_from_weight_decay: regex patterns searched in variable paths.
