@@ -215,6 +215,46 @@ class TaskMixin:
             schedule.total_steps = total
             self.train_function = None  # retrace with the new schedule length
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Keras builds metrics and optimizer from the first batch, averaged over
+        # replicas with `strategy.reduce("MEAN", batch)`. MultiWorkerMirrored-
+        # Strategy cannot reduce a nested (dict) batch, so every task would fail
+        # there (keras-team/keras#20329). The build only needs the batch's
+        # structure and shapes, which one replica's local values have.
+        strategy = getattr(self, "_distribute_strategy", None)
+        if iterator is None or not isinstance(
+                strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+
+        def local(value):
+            if isinstance(value, tf.distribute.DistributedValues):
+                return strategy.experimental_local_results(value)[0]
+            return value
+
+        for _, _, it in iterator:
+            data_batch = tf.nest.map_structure(local, next(it))
+            break
+        with strategy.scope():
+            self._symbolic_build(data_batch=data_batch)
+
+    def _replica_logs(self, logs):
+        """Per-replica step logs, shaped so Keras can average them.
+
+        Under MultiWorkerMirroredStrategy Keras averages each log with
+        `strategy.reduce("MEAN", value, axis=0)`, which fails on the scalar
+        metrics every step returns. As (1,) vectors they reduce to the same
+        mean over replicas."""
+        if not isinstance(getattr(self, "_distribute_strategy", None),
+                          tf.distribute.MultiWorkerMirroredStrategy):
+            return logs
+        return {k: tf.reshape(v, [1]) if v.shape.rank == 0 else v for k, v in logs.items()}
+
+    def train_step(self, data):
+        return self._replica_logs(super().train_step(data))
+
+    def test_step(self, data):
+        return self._replica_logs(super().test_step(data))
+
     def fit(self, x=None, y=None, batch_size=None, epochs=1, validation_data=None,
             sample_weight=None, shuffle=True, steps_per_epoch=None, **kwargs):
         if self._uses_python_pipeline(x):

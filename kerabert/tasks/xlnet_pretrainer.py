@@ -156,8 +156,8 @@ class XLNetPretrainer(TaskMixin, keras.Model):
         self._loss_tracker.update_state(loss)
         self._metric_trackers["lm_loss"].update_state(loss)
         self._metric_trackers["lm_accuracy"].update_state(accuracy)
-        return {"loss": self._loss_tracker.result(),
-                **{k: m.result() for k, m in self._metric_trackers.items()}}
+        return self._replica_logs({"loss": self._loss_tracker.result(),
+                                   **{k: m.result() for k, m in self._metric_trackers.items()}})
 
     @property
     def metrics(self):

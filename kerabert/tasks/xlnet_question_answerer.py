@@ -111,13 +111,13 @@ class XLNetQuestionAnswerer(QuestionAnswerer):
         gradients = tape.gradient(scaled, self.trainable_weights)
         self.optimizer.apply_gradients(zip(gradients, self.trainable_weights))
         self._loss_tracker.update_state(loss, sample_weight=tf.shape(x["token_ids"])[0])
-        return {"loss": self._loss_tracker.result()}
+        return self._replica_logs({"loss": self._loss_tracker.result()})
 
     def test_step(self, data):
         x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
         loss = self._span_loss(x, y, training=False)
         self._loss_tracker.update_state(loss, sample_weight=tf.shape(x["token_ids"])[0])
-        return {"loss": self._loss_tracker.result()}
+        return self._replica_logs({"loss": self._loss_tracker.result()})
 
     def _labels(self, features):
         return {"start_positions": features.start_positions,
