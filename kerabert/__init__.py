@@ -13,8 +13,10 @@ from kerabert.optimizers.lamb import Lamb
 from kerabert.optimizers.linear_warmup_decay import LinearWarmupDecay
 from kerabert.optimizers.warmup_polynomial_decay import WarmupPolynomialDecay
 from kerabert import callbacks
+from kerabert import losses
 from kerabert.data import squad
 from kerabert.preprocessors.bert_preprocessor import BertPreprocessor
+from kerabert.preprocessors.bert_pretrainer_preprocessor import BertPretrainerPreprocessor
 from kerabert.preprocessors.bert_question_answerer_preprocessor import (
     BertQuestionAnswererPreprocessor,
 )
@@ -28,6 +30,7 @@ from kerabert.presets.hub import HubError
 from kerabert.presets.registry import list_presets
 from kerabert.presets.tensor_reader import CheckpointMismatchError
 from kerabert.tasks.bert_classifier import BertClassifier
+from kerabert.tasks.bert_pretrainer import BertPretrainer
 from kerabert.tasks.bert_question_answerer import BertQuestionAnswerer
 from kerabert.tasks.task import Task
 from kerabert.tasks.xlnet_classifier import XLNetClassifier
@@ -44,6 +47,8 @@ __all__ = [
     "BertBackbone",
     "BertClassifier",
     "BertPreprocessor",
+    "BertPretrainer",
+    "BertPretrainerPreprocessor",
     "BertQuestionAnswerer",
     "BertQuestionAnswererPreprocessor",
     "BertTokenizer",
@@ -65,6 +70,7 @@ __all__ = [
     "WarmupPolynomialDecay",
     "callbacks",
     "list_presets",
+    "losses",
     "squad",
     "__version__",
 ]

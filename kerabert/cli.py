@@ -7,7 +7,7 @@ import os
 import sys
 
 # Subcommand modules, in the order `kerabert --help` lists them.
-COMMANDS = ["demo", "squad", "presets", "convert"]
+COMMANDS = ["demo", "squad", "pretrain", "presets", "convert"]
 
 
 def main(argv=None):

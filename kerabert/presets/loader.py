@@ -62,8 +62,9 @@ def detect_format(folder):
     raise ValueError(
         f"Cannot tell what kind of checkpoint {folder} holds (files: {present[:10]}). "
         "kerabert reads its own presets (config.json with a kerabert class), "
-        "Hugging Face folders (config.json with a model_type) and TensorFlow BERT "
-        "checkpoints (bert_config.json + bert_model.ckpt.*).")
+        "Hugging Face folders (config.json with a model_type) and TensorFlow "
+        "checkpoints (bert_config.json + bert_model.ckpt.*, or xlnet_config.json + "
+        "xlnet_model.ckpt.*).")
 
 
 def format_module(folder):

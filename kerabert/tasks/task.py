@@ -101,8 +101,11 @@ class TaskMixin:
 
     def export_to_transformers(self, folder, tokenizer=None):
         """Writes a `transformers` folder (`BertForSequenceClassification`,
-        `BertForQuestionAnswering`) that `AutoModelFor*.from_pretrained(folder)`
-        and `AutoTokenizer.from_pretrained(folder)` load. The tokenizer defaults to
+        `BertForQuestionAnswering`, `XLNetForSequenceClassification`,
+        `XLNetForQuestionAnswering`) that `transformers` loads with the class
+        named in its config (for XLNet QA use `XLNetForQuestionAnswering`:
+        `AutoModelForQuestionAnswering` builds the *Simple* head instead) and
+        `AutoTokenizer.from_pretrained(folder)`. The tokenizer defaults to
         the preprocessor's. Returns the folder's absolute path."""
         from kerabert.presets import exporters
 

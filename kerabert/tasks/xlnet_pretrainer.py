@@ -159,10 +159,6 @@ class XLNetPretrainer(TaskMixin, keras.Model):
         return self._replica_logs({"loss": self._loss_tracker.result(),
                                    **{k: m.result() for k, m in self._metric_trackers.items()}})
 
-    @property
-    def metrics(self):
-        return super().metrics + list(self._metric_trackers.values())
-
     def fit(self, *args, **kwargs):
         self.reset_memory()
         return super().fit(*args, **kwargs)

@@ -311,3 +311,98 @@ def write_tf20_folder(folder, model, object_based=True):
     else:
         save_v2(os.path.join(folder, "bert_model.ckpt"),
                 {**tf20_names(model), "global_step": np.int64(1000)})
+
+
+# ---- Original TF1 XLNet ------------------------------------------------------------
+
+def xlnet_tf1_tensors(model, untie_r=True, mask_emb=True):
+    """The original XLNet names (zihangdai/xlnet modeling.py) -> arrays, for a
+    transformers XLNet model (XLNetModel or XLNetFor*, whose heads are added
+    under the reference fine-tuning scripts' names).
+
+    With `untie_r=False` the biases are written shared ((N, D)), taken from layer
+    0; the model's layers must then all hold the same biases (`tie_xlnet_biases`).
+    Pretraining graphs create `mask_emb`; fine-tuning graphs do not (`mask_emb`).
+    """
+    sd = {k: v.detach().numpy().astype(np.float32) for k, v in model.state_dict().items()}
+    p = "transformer." if "transformer.word_embedding.weight" in sd else ""
+    n_layer = model.config.n_layer
+    t = {"model/transformer/word_embedding/lookup_table": sd[p + "word_embedding.weight"]}
+    if mask_emb:
+        t["model/transformer/mask_emb/mask_emb"] = sd[p + "mask_emb"]
+    for name in ("r_w_bias", "r_r_bias", "r_s_bias"):
+        stacked = np.stack([sd[f"{p}layer.{i}.rel_attn.{name}"] for i in range(n_layer)])
+        if not untie_r:
+            assert (stacked == stacked[:1]).all(), "untie_r=False needs equal biases"
+        t[f"model/transformer/{name}"] = stacked if untie_r else stacked[0]
+    t["model/transformer/seg_embed"] = np.stack(
+        [sd[f"{p}layer.{i}.rel_attn.seg_embed"] for i in range(n_layer)])
+    for i in range(n_layer):
+        hf, tf1 = f"{p}layer.{i}.", f"model/transformer/layer_{i}/"
+        for name in ("q", "k", "v", "r", "o"):
+            t[f"{tf1}rel_attn/{name}/kernel"] = sd[f"{hf}rel_attn.{name}"]
+        for ours, theirs in (("rel_attn/LayerNorm", "rel_attn.layer_norm"),
+                             ("ff/LayerNorm", "ff.layer_norm")):
+            t[f"{tf1}{ours}/gamma"] = sd[f"{hf}{theirs}.weight"]
+            t[f"{tf1}{ours}/beta"] = sd[f"{hf}{theirs}.bias"]
+        for name in ("layer_1", "layer_2"):
+            t[f"{tf1}ff/{name}/kernel"] = sd[f"{hf}ff.{name}.weight"].T.copy()
+            t[f"{tf1}ff/{name}/bias"] = sd[f"{hf}ff.{name}.bias"]
+
+    def dense(scope, name, bias=True):
+        t[scope + "/kernel"] = sd[name + ".weight"].T.copy()
+        if bias:
+            t[scope + "/bias"] = sd[name + ".bias"]
+
+    if "lm_loss.bias" in sd:
+        t["model/lm_loss/bias"] = sd["lm_loss.bias"]
+    if "logits_proj.weight" in sd:
+        dense("model/sequnece_summary/summary", "sequence_summary.summary")
+        dense("model/classification_imdb/logit", "logits_proj")
+    if "start_logits.dense.weight" in sd:
+        dense("start_logits/dense", "start_logits.dense")
+        dense("end_logits/dense_0", "end_logits.dense_0")
+        t["end_logits/LayerNorm/gamma"] = sd["end_logits.LayerNorm.weight"]
+        t["end_logits/LayerNorm/beta"] = sd["end_logits.LayerNorm.bias"]
+        dense("end_logits/dense_1", "end_logits.dense_1")
+        dense("answer_class/dense_0", "answer_class.dense_0")
+        dense("answer_class/dense_1", "answer_class.dense_1", bias=False)
+    return t
+
+
+def tie_xlnet_biases(model):
+    """Gives every layer of a transformers XLNet layer 0's r_*_bias, so that the
+    model computes what a shared-bias (untie_r=False) checkpoint does."""
+    import torch
+
+    layers = (model.transformer if hasattr(model, "transformer") else model).layer
+    with torch.no_grad():
+        for name in ("r_w_bias", "r_r_bias", "r_s_bias"):
+            for layer in layers[1:]:
+                getattr(layer.rel_attn, name).copy_(getattr(layers[0].rel_attn, name))
+    return model
+
+
+def write_xlnet_config(folder, hf_config, untie_r=True, ff_activation="gelu"):
+    """The reference `xlnet_config.json` (XLNetConfig.to_json) and `spiece.model`."""
+    import shutil
+
+    from tests.conftest import XLNET_SPIECE
+
+    os.makedirs(folder, exist_ok=True)
+    config = {"d_head": hf_config.d_head, "d_inner": hf_config.d_inner,
+              "d_model": hf_config.d_model, "ff_activation": ff_activation,
+              "n_head": hf_config.n_head, "n_layer": hf_config.n_layer,
+              "n_token": hf_config.vocab_size, "untie_r": untie_r}
+    with open(os.path.join(folder, "xlnet_config.json"), "w") as f:
+        json.dump(config, f, indent=4, sort_keys=True)
+    shutil.copy(XLNET_SPIECE, os.path.join(folder, "spiece.model"))
+
+
+def write_tf1_xlnet_folder(folder, model, untie_r=True, mask_emb=True, extra=None):
+    """An XLNet release folder: xlnet_config.json, spiece.model, xlnet_model.ckpt.*."""
+    write_xlnet_config(folder, model.config, untie_r=untie_r)
+    tensors = {**xlnet_tf1_tensors(model, untie_r=untie_r, mask_emb=mask_emb),
+               "global_step": np.int64(1000), **(extra or {})}
+    save_v2(os.path.join(folder, "xlnet_model.ckpt"), tensors)
+    return tensors

@@ -13,7 +13,10 @@ whose variables are named by their TF1 variable scopes:
     bert/encoder/layer_N/output/dense/{kernel, bias}
     bert/encoder/layer_N/output/LayerNorm/{gamma, beta}
     bert/pooler/dense/{kernel, bias}
-    cls/predictions/..., cls/seq_relationship/...   pretraining heads (not converted yet)
+    cls/predictions/transform/dense/{kernel, bias}   masked-LM head (BertPretrainer)
+    cls/predictions/transform/LayerNorm/{gamma, beta}
+    cls/predictions/output_bias                      (output weights: the word embeddings)
+    cls/seq_relationship/output_{weights, bias}      next-sentence head, weights (2, H)
 
 Conventions:
 - `tf.layers.dense` kernels are (in, out), as Keras stores them: nothing is transposed.
@@ -152,6 +155,8 @@ def tokenizer_cls():
 # both weights are (outputs, hidden), used with `matmul(x, w, transpose_b=True)`.
 SQUAD_HEAD = "cls/squad/output_weights"
 CLASSIFIER_HEAD = "output_weights"
+# `run_pretraining.py`'s masked-LM head; its presence marks a pretraining checkpoint.
+PRETRAINING_HEAD = "cls/predictions/output_bias"
 
 
 def head_config(config, task_kind, folder=None):
@@ -165,11 +170,30 @@ def head_config(config, task_kind, folder=None):
         return {}
     if task_kind == "classifier" and CLASSIFIER_HEAD in shapes:
         return {"num_classes": int(shapes[CLASSIFIER_HEAD][0])}
+    if task_kind == "pretrainer" and PRETRAINING_HEAD in shapes:
+        return {}
     return None
 
 
+def _pretraining_heads(task, reader):
+    """`cls/predictions/*` and `cls/seq_relationship/*` into a BertPretrainer."""
+    head = task.get_layer("mlm_head")
+    _dense(reader, head.dense, "cls/predictions/transform/dense")
+    _layer_norm(reader, head.layer_norm, "cls/predictions/transform/LayerNorm")
+    reader.assign(head.output_bias, PRETRAINING_HEAD)
+    if "cls/seq_relationship/output_weights" in reader:
+        nsp = task.get_layer("nsp_logits")
+        # (2, H), used with matmul(x, w, transpose_b=True).
+        reader.assign(nsp.kernel, "cls/seq_relationship/output_weights", lambda w: w.T)
+        reader.assign(nsp.bias, "cls/seq_relationship/output_bias")
+
+
 def convert_head_weights(task, reader):
-    """Copies the reference fine-tuning head into the matching kerabert task."""
+    """Copies the reference pretraining or fine-tuning head into the matching
+    kerabert task."""
+    if task.task_kind == "pretrainer":
+        _pretraining_heads(task, reader)
+        return
     names = {"question_answerer": ("span_logits", "cls/squad/output"),
              "classifier": ("logits", "output")}
     if task.task_kind not in names:

@@ -142,12 +142,37 @@ def head_config(hf_config, task_kind, folder=None):
     return {}
 
 
+def _pretraining_heads(task, reader):
+    """`cls.predictions.*` (MLM) and, when present, `cls.seq_relationship.*` (NSP)."""
+    head = task.get_layer("mlm_head")
+    _dense(reader, head.dense, "cls.predictions.transform.dense")
+    _layer_norm(reader, head.layer_norm, "cls.predictions.transform.LayerNorm")
+    reader.assign(head.output_bias, "cls.predictions.bias")
+    # The decoder is tied to the word embeddings (and its bias to
+    # `cls.predictions.bias`); files that store the copies anyway must agree.
+    decoder = "cls.predictions.decoder.weight"
+    if decoder in reader:
+        embeddings = np.asarray(head.token_embedding.embeddings.numpy())
+        if not np.array_equal(np.asarray(reader.get(decoder)), embeddings):
+            raise ValueError(
+                f"{reader.source}: {decoder} differs from the word embeddings (an "
+                "untied output layer); kerabert's masked-LM head ties them.")
+    if "cls.predictions.decoder.bias" in reader:
+        reader.used.add("cls.predictions.decoder.bias")
+    # BertForMaskedLM has no next-sentence head; the task keeps a fresh one.
+    if "cls.seq_relationship.weight" in reader:
+        _dense(reader, task.get_layer("nsp_logits"), "cls.seq_relationship")
+
+
 def convert_head_weights(task, reader):
-    """Copies a task head (`classifier.*`) into the matching kerabert task."""
+    """Copies a task head (`classifier.*`, `qa_outputs.*`, `cls.*`) into the
+    matching kerabert task."""
     if task.task_kind == "classifier":
         _dense(reader, task.get_layer("logits"), "classifier")
     elif task.task_kind == "question_answerer":
         _dense(reader, task.get_layer("span_logits"), "qa_outputs")
+    elif task.task_kind == "pretrainer":
+        _pretraining_heads(task, reader)
     else:
         raise ValueError(f"No Hugging Face head conversion for {task.task_kind!r} yet.")
 

@@ -1,17 +1,22 @@
-"""TensorFlow checkpoint folders: original Google TF1 BERT and TF Model Garden TF2.
+"""TensorFlow checkpoint folders: original Google TF1 BERT and XLNet, and TF Model
+Garden TF2 BERT.
 
-A folder holds a BERT config (`bert_config.json`, the reference `BertConfig` JSON),
-`vocab.txt` and a checkpoint `<prefix>.index` + `<prefix>.data-NNNNN-of-NNNNN`:
+A folder holds a config (`bert_config.json`, the reference `BertConfig` JSON, or
+`xlnet_config.json`, the reference `XLNetConfig` JSON), the vocabulary (`vocab.txt`
+or `spiece.model`) and a checkpoint `<prefix>.index` + `<prefix>.data-NNNNN-of-NNNNN`:
 
-    bert_model.ckpt.*   Google's TF1 releases and Model Garden's tf_20 / keras_bert
-                        releases (SEED_NOTES §11.4)
+    bert_model.ckpt.*   Google's TF1 BERT releases and Model Garden's tf_20 /
+                        keras_bert releases (SEED_NOTES §11.4)
+    xlnet_model.ckpt.*  the original XLNet releases
     <any>.index         otherwise, the one named by a `checkpoint` state file, or
                         the only one in the folder
 
-Both kinds are read with `tf.train.load_checkpoint`; which converter maps the names
+All kinds are read with `tf.train.load_checkpoint`; which converter maps the names
 is decided by the names themselves (each converter's `matches(names)`):
-`converters/google_bert.py` for TF1 names (`bert/encoder/layer_0/...`),
-`converters/model_garden_bert.py` for Model Garden layouts.
+`converters/google_bert.py` for TF1 BERT names (`bert/encoder/layer_0/...`),
+`converters/google_xlnet.py` for TF1 XLNet names (`model/transformer/layer_0/...`),
+`converters/model_garden_bert.py` for Model Garden layouts. The config must be of
+the same family as the names.
 
 Tensors that are not model weights (optimizer slots, step and save counters, the
 serialized object graph) are left out of the reader and listed in
@@ -31,8 +36,10 @@ from kerabert.presets.tensor_reader import TensorReader
 
 # Config file names, in order of preference (`config.json` only counts when it
 # has no HF `model_type`, which `huggingface.detect` would have claimed first).
-CONFIG_FILES = ("bert_config.json", "config.json")
+CONFIG_FILES = ("bert_config.json", "xlnet_config.json", "config.json")
 CHECKPOINT_PREFIX = "bert_model.ckpt"
+XLNET_CONFIG_FILE = "xlnet_config.json"
+XLNET_CHECKPOINT_PREFIX = "xlnet_model.ckpt"
 
 # Names that are training state, not weights.
 _BOOKKEEPING_NAMES = ("global_step", "_CHECKPOINTABLE_OBJECT_GRAPH")
@@ -43,7 +50,9 @@ _BOOKKEEPING_SUFFIXES = ("/adam_m", "/adam_v", "/Adam", "/Adam_1")
 
 # Converter modules, tried in order on the checkpoint's variable names.
 CONVERTERS = ("kerabert.presets.converters.google_bert",
+              "kerabert.presets.converters.google_xlnet",
               "kerabert.presets.converters.model_garden_bert")
+XLNET_CONVERTER = "kerabert.presets.converters.google_xlnet"
 
 
 def is_bookkeeping(name):
@@ -54,10 +63,12 @@ def is_bookkeeping(name):
 
 
 def checkpoint_prefix(folder):
-    """The checkpoint prefix (`<folder>/bert_model.ckpt`) in `folder`, or None."""
-    preferred = os.path.join(folder, CHECKPOINT_PREFIX)
-    if os.path.isfile(preferred + ".index"):
-        return preferred
+    """The checkpoint prefix (`<folder>/bert_model.ckpt` or `xlnet_model.ckpt`) in
+    `folder`, or None."""
+    for name in (CHECKPOINT_PREFIX, XLNET_CHECKPOINT_PREFIX):
+        preferred = os.path.join(folder, name)
+        if os.path.isfile(preferred + ".index"):
+            return preferred
     if os.path.isfile(os.path.join(folder, "checkpoint")):
         import tensorflow as tf
 
@@ -74,7 +85,11 @@ def checkpoint_prefix(folder):
 
 
 def _config_path(folder):
-    for name in CONFIG_FILES:
+    names = CONFIG_FILES
+    # An XLNet release's config goes with its checkpoint, whatever else lies there.
+    if os.path.isfile(os.path.join(folder, XLNET_CHECKPOINT_PREFIX + ".index")):
+        names = (XLNET_CONFIG_FILE,) + tuple(n for n in names if n != XLNET_CONFIG_FILE)
+    for name in names:
         path = os.path.join(folder, name)
         if os.path.isfile(path):
             return path
@@ -82,8 +97,10 @@ def _config_path(folder):
 
 
 def detect(folder):
-    """A BERT config next to a TF checkpoint (or a `bert_config.json` alone)."""
-    if os.path.isfile(os.path.join(folder, CONFIG_FILES[0])):
+    """A BERT or XLNet config next to a TF checkpoint (or a `bert_config.json` /
+    `xlnet_config.json` alone)."""
+    if any(os.path.isfile(os.path.join(folder, name))
+           for name in (CONFIG_FILES[0], XLNET_CONFIG_FILE)):
         return True
     try:
         return _config_path(folder) is not None and checkpoint_prefix(folder) is not None
@@ -94,17 +111,18 @@ def detect(folder):
 def load_config(folder):
     path = _config_path(folder)
     if path is None:
+        wanted = (XLNET_CONFIG_FILE if os.path.isfile(
+            os.path.join(folder, XLNET_CHECKPOINT_PREFIX + ".index")) else CONFIG_FILES[0])
         raise FileNotFoundError(
-            f"{folder} holds a TensorFlow checkpoint but no {CONFIG_FILES[0]}, which "
-            "says how big the model is. Put the bert_config.json released with the "
-            "checkpoint next to it.")
+            f"{folder} holds a TensorFlow checkpoint but no {wanted}, which says how "
+            f"big the model is. Put the {wanted} released with the checkpoint next to it.")
     try:
         with open(path, encoding="utf-8") as f:
             config = json.load(f)
     except json.JSONDecodeError as error:
         raise ValueError(f"{path} is not valid JSON: {error}") from None
     if not isinstance(config, dict):
-        raise ValueError(f"{path} is not a BERT config (a JSON object).")
+        raise ValueError(f"{path} is not a BERT or XLNet config (a JSON object).")
     return config
 
 
@@ -132,25 +150,37 @@ def converter(config, folder):
     """The converter module whose layout the checkpoint's names follow.
 
     Without a readable checkpoint (building the architecture or the tokenizer
-    only) the Google converter is used: both kinds share the config and vocab
-    files, and `open_weights` reports a damaged checkpoint when weights are read.
+    only) the config decides: the XLNet converter for an `XLNetConfig`, else the
+    Google BERT one (BERT kinds share the config and vocab files); `open_weights`
+    reports a damaged checkpoint when weights are read.
     """
     import importlib
 
     modules = [importlib.import_module(name) for name in CONVERTERS]
+    xlnet = importlib.import_module(XLNET_CONVERTER)
+    xlnet_config = xlnet.is_config(config)
     try:
         names = [n for n in variable_names(folder) if not is_bookkeeping(n)]
     except CorruptCheckpointError:
         names = []
     if not names:
-        return modules[0]
+        return xlnet if xlnet_config else modules[0]
     for module in modules:
         if module.matches(names):
+            if (module is xlnet) != xlnet_config:
+                config_kind, checkpoint_kind = (("an XLNet", "a BERT") if xlnet_config
+                                                else ("a BERT", "an XLNet"))
+                raise ValueError(
+                    f"{folder} holds {config_kind} config, but its checkpoint "
+                    f"({os.path.basename(checkpoint_prefix(folder))}) is {checkpoint_kind} "
+                    f"one ({module.describe(names)}). Put the config released with the "
+                    "checkpoint next to it.")
             return module
     raise ValueError(
         f"{checkpoint_prefix(folder)}: unrecognised variable names (e.g. "
         f"{sorted(names)[:4]}). kerabert reads original Google BERT checkpoints "
-        "(bert/encoder/layer_N/...) and TF Model Garden BERT checkpoints of the "
+        "(bert/encoder/layer_N/...), original XLNet checkpoints "
+        "(model/transformer/layer_N/...) and TF Model Garden BERT checkpoints of the "
         "tf_20 and keras_bert layouts.")
 
 
@@ -169,7 +199,8 @@ def open_weights(folder):
     if prefix is None:
         raise FileNotFoundError(
             f"No TensorFlow checkpoint in {folder}: expected {CHECKPOINT_PREFIX}.index "
-            "and its .data-* files. Pass load_weights=False to build the architecture only.")
+            f"(or {XLNET_CHECKPOINT_PREFIX}.index) and its .data-* files. Pass "
+            "load_weights=False to build the architecture only.")
     reader = _load_checkpoint(prefix)
     names = reader.get_variable_to_shape_map()
 

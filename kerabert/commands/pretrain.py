@@ -1,0 +1,190 @@
+"""`kerabert pretrain --config CONFIG.json`: BERT (masked LM + next sentence) or
+XLNet (permutation LM) pretraining from plain text, with rich progress.
+
+The config is one JSON object; every key but `model`, `data.files` and
+`output_dir` has a default:
+
+    {
+      "model": "bert",                       # or "xlnet"
+      "preset": null,                        # start from a preset / HF / TF1 folder, or
+      "backbone": {"num_layers": 4, ...},    # build a fresh backbone with these arguments
+      "tokenizer": {"vocabulary": "vocab.txt", "lowercase": true},   # or {"proto": "spiece.model"}
+      "data": {"files": ["corpus/*.txt"],    # one sentence per line, blank line between documents
+               "tfrecords": false,           # BERT: read reference-format TFRecords instead
+               "sequence_length": 128, "max_predictions_per_seq": 20,          # BERT
+               "seq_len": 512, "reuse_len": 256, "perm_size": 256, "num_predict": 85},   # XLNet
+      "training": {"batch_size": 32, "steps_per_epoch": 1000, "epochs": 10,
+                   "learning_rate": 1e-4, "optimizer": "adamw",  # or "lamb"
+                   "warmup_ratio": 0.01, "weight_decay": 0.01, "dtype": "float32",
+                   "strategy": "default",    # "mirrored" | "multi_worker" (TF_CONFIG)
+                   "backup_dir": null},      # resume after a crash (kerabert.callbacks.BackupAndRestore)
+      "output_dir": "my_pretrained"          # the trained pretrainer, a preset tasks load
+    }
+"""
+
+import json
+import os
+
+DEFAULT_TRAINING = {"batch_size": 32, "steps_per_epoch": 1000, "epochs": 1,
+                    "learning_rate": 1e-4, "optimizer": "adamw", "warmup_ratio": 0.01,
+                    "weight_decay": 0.01, "dtype": "float32", "strategy": "default",
+                    "backup_dir": None, "seed": 0}
+
+
+def register(commands):
+    parser = commands.add_parser(
+        "pretrain", help="pretrain BERT (MLM + NSP) or XLNet (permutation LM) from text")
+    parser.add_argument("--config", required=True, help="a JSON file (see `kerabert pretrain -h`)")
+    parser.epilog = __doc__
+    parser.set_defaults(run=run)
+
+
+def load_config(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            config = json.load(f)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"Config file not found: {path}") from None
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path} is not valid JSON: {error}") from None
+    if config.get("model") not in ("bert", "xlnet"):
+        raise ValueError(f"{path}: 'model' must be 'bert' or 'xlnet', got {config.get('model')!r}.")
+    if not (config.get("data") or {}).get("files"):
+        raise ValueError(f"{path}: 'data.files' (text files or globs) is required.")
+    if not config.get("output_dir"):
+        raise ValueError(f"{path}: 'output_dir' is required.")
+    if not config.get("preset") and not config.get("backbone"):
+        raise ValueError(f"{path}: give a 'preset' to start from or a 'backbone' config.")
+    unknown = set(config.get("training") or {}) - set(DEFAULT_TRAINING)
+    if unknown:
+        raise ValueError(f"{path}: unknown training keys {sorted(unknown)}; "
+                         f"known: {sorted(DEFAULT_TRAINING)}.")
+    config["training"] = {**DEFAULT_TRAINING, **(config.get("training") or {})}
+    return config
+
+
+def _strategy(name):
+    import tensorflow as tf
+
+    strategies = {"default": tf.distribute.get_strategy,
+                  "mirrored": tf.distribute.MirroredStrategy,
+                  "multi_worker": tf.distribute.MultiWorkerMirroredStrategy}
+    if name not in strategies:
+        raise ValueError(f"training.strategy must be one of {sorted(strategies)}, got {name!r}.")
+    return strategies[name]()
+
+
+def _tokenizer(config, kerabert):
+    if config.get("preset"):
+        cls = kerabert.BertTokenizer if config["model"] == "bert" else kerabert.XLNetTokenizer
+        return cls.from_preset(config["preset"])
+    settings = dict(config.get("tokenizer") or {})
+    if config["model"] == "bert":
+        if "vocabulary" not in settings:
+            raise ValueError("tokenizer.vocabulary (a vocab.txt path) is required.")
+        return kerabert.BertTokenizer(**settings)
+    if "proto" not in settings:
+        raise ValueError("tokenizer.proto (a spiece.model path) is required.")
+    return kerabert.XLNetTokenizer(**settings)
+
+
+def _backbone(config, tokenizer, kerabert, dtype):
+    cls = kerabert.BertBackbone if config["model"] == "bert" else kerabert.XLNetBackbone
+    if config.get("preset"):
+        return cls.from_preset(config["preset"], dtype=dtype, **(config.get("backbone") or {}))
+    arguments = {"vocabulary_size": tokenizer.vocabulary_size(), **config["backbone"]}
+    return cls(dtype=dtype, **arguments)
+
+
+def build(config, strategy=None):
+    """(pretrainer, dataset, steps_per_epoch) from a loaded config."""
+    import kerabert
+    from kerabert.data import bert_pretraining
+    from kerabert.data import xlnet_pretraining
+
+    training, data = config["training"], config["data"]
+    strategy = strategy or _strategy(training["strategy"])
+    batch = int(training["batch_size"])
+    tokenizer = _tokenizer(config, kerabert)
+    with strategy.scope():
+        import keras
+
+        keras.utils.set_random_seed(int(training["seed"]))
+        backbone = _backbone(config, tokenizer, kerabert, training["dtype"])
+        if config["model"] == "bert":
+            preprocessor = kerabert.BertPretrainerPreprocessor(
+                tokenizer, sequence_length=data.get("sequence_length", 128),
+                max_predictions_per_seq=data.get("max_predictions_per_seq", 20),
+                whole_word_masking=data.get("whole_word_masking", False))
+            model = kerabert.BertPretrainer(backbone, preprocessor=preprocessor)
+        else:
+            replicas = strategy.num_replicas_in_sync
+            model = kerabert.XLNetPretrainer(backbone, batch_size=batch // replicas)
+        optimizer = "auto"
+        if training["optimizer"] == "lamb":
+            schedule = kerabert.LinearWarmupDecay(
+                training["learning_rate"], training["steps_per_epoch"] * training["epochs"],
+                training["warmup_ratio"])
+            optimizer = kerabert.Lamb(learning_rate=schedule,
+                                      weight_decay=training["weight_decay"])
+        elif training["optimizer"] != "adamw":
+            raise ValueError(f"training.optimizer must be 'adamw' or 'lamb', "
+                             f"got {training['optimizer']!r}.")
+        model.compile(optimizer=optimizer, learning_rate=training["learning_rate"],
+                      weight_decay=training["weight_decay"],
+                      warmup_ratio=training["warmup_ratio"],
+                      num_train_steps=training["steps_per_epoch"] * training["epochs"])
+    if config["model"] == "bert":
+        if data.get("tfrecords"):
+            dataset = bert_pretraining.read_tfrecords(
+                data["files"], batch, data.get("sequence_length", 128),
+                data.get("max_predictions_per_seq", 20))
+        else:
+            dataset = bert_pretraining.bert_pretraining_dataset(data["files"], preprocessor,
+                                                                batch)
+    else:
+        dataset = xlnet_pretraining.xlnet_pretraining_dataset(
+            data["files"], tokenizer, batch, seq_len=data.get("seq_len", 512),
+            reuse_len=data.get("reuse_len", 256), perm_size=data.get("perm_size"),
+            num_predict=data.get("num_predict", 85), seed=int(training["seed"]))
+    return model, dataset, int(training["steps_per_epoch"])
+
+
+def run(args):
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    try:
+        config = load_config(args.config)
+        with console.status("Building the model and the data pipeline ..."):
+            model, dataset, steps = build(config)
+            import tensorflow as tf
+
+            model(next(iter(dataset))[0])  # built before a backup is restored into it
+    except (ValueError, FileNotFoundError) as error:
+        console.print(f"[red]error:[/] {error}")
+        return 1
+    from kerabert.callbacks import BackupAndRestore
+    from kerabert.callbacks.rich_progress import RichProgress
+
+    training = config["training"]
+    callbacks = [RichProgress(console, steps)]
+    if training["backup_dir"]:
+        callbacks.insert(0, BackupAndRestore(training["backup_dir"]))
+    history = model.fit(dataset, steps_per_epoch=steps, epochs=int(training["epochs"]),
+                        callbacks=callbacks, verbose=0)
+    model.save_to_preset(config["output_dir"])
+    table = Table(title=f"{config['model']} pretraining", show_header=True)
+    table.add_column("epoch")
+    names = list(history.history)
+    for name in names:
+        table.add_column(name)
+    for epoch in range(len(history.history[names[0]]) if names else 0):
+        table.add_row(str(epoch + 1), *(f"{history.history[n][epoch]:.4f}" for n in names))
+    console.print(table)
+    console.print(f"Saved to {os.path.abspath(config['output_dir'])}: load the backbone with "
+                  f"{'Bert' if config['model'] == 'bert' else 'XLNet'}Backbone.from_preset(...) "
+                  "or fine-tune it with a task's from_preset(...).")
+    del tf
+    return 0

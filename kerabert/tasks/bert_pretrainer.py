@@ -1,0 +1,189 @@
+"""BERT pretraining: masked language model + next-sentence prediction."""
+
+import keras
+import tensorflow as tf
+
+from kerabert.backbones.bert_backbone import BertBackbone
+from kerabert.layers.bert_masked_lm_head import BertMaskedLMHead
+from kerabert.losses import weighted_sparse_categorical_crossentropy
+from kerabert.preprocessors.bert_pretrainer_preprocessor import BertPretrainerPreprocessor
+from kerabert.tasks.task import Task
+
+BACKBONE_INPUTS = ("token_ids", "segment_ids", "padding_mask")
+# `from_preset` arguments that configure the masking preprocessor.
+MASKING_KWARGS = ("mask_rate", "max_predictions_per_seq", "mask_token_rate",
+                  "random_token_rate", "whole_word_masking")
+
+
+@keras.saving.register_keras_serializable(package="kerabert")
+class BertPretrainer(Task):
+    """BERT with its two pretraining heads (SEED_NOTES §2.1, §8).
+
+    - masked LM (`BertMaskedLMHead`, layer `mlm_head`): gelu dense + LayerNorm
+      on the gathered masked positions, output weights tied to the word
+      embeddings, own bias;
+    - next sentence (`nsp_logits`, Dense(2) in float32) on the pooled output.
+
+    Loss (the reference `BertPretrainLossAndMetricLayer`):
+    `sum(w * -log p_mlm[masked_ids]) / (sum(w) + 1e-5) + mean(-log p_nsp[label])`
+    (without `next_sentence_labels` in y, the MLM term alone, as the 004
+    `MaskedLMTask`). Each replica's loss is divided by the number of replicas, so
+    a step follows the gradient of the global mean (SEED_NOTES §15.15).
+    `compile(loss=...)` is not used.
+
+    Metrics (`keras.metrics` objects, reset every epoch, summed over replicas):
+    `loss`; `masked_lm_accuracy`: `sum(w * correct) / sum(w)` pooled over the
+    epoch (weight-normalised as the 004 `MaskedLMAccuracy`, which averages the
+    per-batch ratios instead; the 000 metric, `mean(w * correct)`, is a bug,
+    SEED_NOTES §12.4); `lm_example_loss` and `next_sentence_loss`: mean of the
+    per-batch MLM and NSP terms (so `loss = lm_example_loss +
+    next_sentence_loss`); `next_sentence_accuracy`.
+
+    Args:
+      backbone: a `BertBackbone`.
+      preprocessor: a `BertPretrainerPreprocessor`, or None to feed packed dicts.
+
+    Inputs (dict, int32): `token_ids`, `segment_ids`, `padding_mask` (B, L) and
+    `masked_positions` (B, P).
+    Outputs (dict, float32): `mlm_log_probs` (B, P, V) and `nsp_log_probs` (B, 2)
+    log-probabilities (class 0 = B follows A, 1 = B is random).
+    Targets (dict): `masked_ids` (B, P) int, `masked_weights` (B, P) float,
+    optional `next_sentence_labels` (B,) int.
+
+    Example:
+    ```python
+    pretrainer = kerabert.BertPretrainer.from_preset("path/to/bert", sequence_length=128)
+    pretrainer.fit(x=(first_segments, second_segments), y=is_random_next, epochs=1)
+    pretrainer.backbone.save_to_preset("my_bert")
+    ```
+    """
+
+    backbone_cls = BertBackbone
+    preprocessor_cls = BertPretrainerPreprocessor
+    task_kind = "pretrainer"
+
+    def __init__(self, backbone, preprocessor=None, **kwargs):
+        self._check_preprocessor(backbone, preprocessor)
+
+        def init():
+            return keras.initializers.TruncatedNormal(stddev=backbone.initializer_range)
+
+        # === Layers ===
+        self.backbone = backbone
+        self.preprocessor = preprocessor
+        self.mlm_head = BertMaskedLMHead(
+            backbone.vocabulary_size, backbone.hidden_dim, activation=backbone.hidden_act,
+            layer_norm_epsilon=backbone.layer_norm_epsilon, kernel_initializer=init(),
+            token_embedding=backbone.token_embedding, dtype=backbone.dtype_policy,
+            name="mlm_head")
+        # float32 logits, so the log-softmax and the loss are stable under mixed precision.
+        self.nsp_dense = keras.layers.Dense(2, kernel_initializer=init(), dtype="float32",
+                                            name="nsp_logits")
+
+        # === Functional Model ===
+        inputs = dict(backbone.input)
+        inputs["masked_positions"] = keras.Input(shape=(None,), dtype="int32",
+                                                 name="masked_positions")
+        encoded = backbone({k: inputs[k] for k in BACKBONE_INPUTS})
+        outputs = {
+            "mlm_log_probs": self.mlm_head(encoded["sequence_output"], inputs["masked_positions"]),
+            "nsp_log_probs": keras.ops.log_softmax(self.nsp_dense(encoded["pooled_output"]),
+                                                   axis=-1),
+        }
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        self.dtype_policy = backbone.dtype_policy
+        # Tracked as attributes, so `metrics` lists them and `fit` resets them.
+        self._metric_trackers = {
+            "masked_lm_accuracy": keras.metrics.Mean("masked_lm_accuracy"),
+            "lm_example_loss": keras.metrics.Mean("lm_example_loss"),
+            "next_sentence_accuracy": keras.metrics.SparseCategoricalAccuracy(
+                "next_sentence_accuracy"),
+            "next_sentence_loss": keras.metrics.Mean("next_sentence_loss"),
+        }
+        self.compile()
+
+    @classmethod
+    def from_preset(cls, preset, load_weights=True, **kwargs):
+        """Loads a pretrainer from any BERT preset.
+
+        A Hugging Face `BertForPreTraining` (or `BertForMaskedLM`: MLM head
+        only) folder, a TF1 release with `cls/...` heads or a saved
+        BertPretrainer keeps its heads; a backbone-only preset gets fresh heads
+        (the MLM output weights are the embeddings, so only the transform, the
+        output bias and the NSP layer are new). Besides the `Task.from_preset`
+        arguments, the masking arguments of `BertPretrainerPreprocessor`
+        (`mask_rate`, `max_predictions_per_seq`, ...) configure the preprocessor.
+        """
+        masking = {k: kwargs.pop(k) for k in MASKING_KWARGS if k in kwargs}
+        if masking and kwargs.get("preprocessor", True) is True:
+            from kerabert.presets import loader
+
+            forwarded = loader.PREPROCESSOR_KWARGS + loader.TOKENIZER_KWARGS
+            masking.update({k: kwargs.pop(k) for k in forwarded if k in kwargs})
+            kwargs["preprocessor"] = cls.preprocessor_cls.from_preset(preset, **masking)
+        return super().from_preset(preset, load_weights=load_weights, **kwargs)
+
+    def compile(self, optimizer="auto", loss="auto", *, metrics="auto", learning_rate=1e-4,
+                **kwargs):
+        """`Task.compile` with BERT's pretraining peak learning rate, 1e-4."""
+        super().compile(optimizer=optimizer, loss=loss, metrics=metrics,
+                        learning_rate=learning_rate, **kwargs)
+
+    def _default_loss(self):
+        return None  # train_step / test_step compute the reference loss
+
+    # --- training ----------------------------------------------------------------
+
+    def compute_pretraining_loss(self, y, outputs):
+        """The reference loss of one batch: `(loss, mlm_loss, nsp_loss or None)`,
+        float32 scalars, from targets `y` and the model's `outputs`."""
+        mlm_loss = weighted_sparse_categorical_crossentropy(
+            y["masked_ids"], outputs["mlm_log_probs"], y["masked_weights"])
+        nsp_loss = None
+        loss = mlm_loss
+        if "next_sentence_labels" in y:
+            labels = tf.reshape(y["next_sentence_labels"], [-1])
+            nsp_loss = weighted_sparse_categorical_crossentropy(labels, outputs["nsp_log_probs"])
+            loss = loss + nsp_loss
+        return loss, mlm_loss, nsp_loss
+
+    def _step_loss(self, x, y, training):
+        outputs = self({k: x[k] for k in (*BACKBONE_INPUTS, "masked_positions")},
+                       training=training)
+        loss, mlm_loss, nsp_loss = self.compute_pretraining_loss(y, outputs)
+        if self.losses:
+            loss = loss + tf.add_n([tf.cast(v, loss.dtype) for v in self.losses])
+        return loss, (mlm_loss, nsp_loss, outputs)
+
+    def train_step(self, data):
+        x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
+        with tf.GradientTape() as tape:
+            loss, terms = self._step_loss(x, y, training=True)
+            # Keras sums gradients over replicas; each replica's mean loss is
+            # divided by their number, so the step is that of the global mean.
+            replicas = tf.distribute.get_strategy().num_replicas_in_sync
+            scaled = self.optimizer.scale_loss(loss / replicas)
+        gradients = tape.gradient(scaled, self.trainable_weights)
+        self.optimizer.apply_gradients(zip(gradients, self.trainable_weights))
+        return self._track(loss, y, *terms)
+
+    def test_step(self, data):
+        x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
+        loss, terms = self._step_loss(x, y, training=False)
+        return self._track(loss, y, *terms)
+
+    def _track(self, loss, y, mlm_loss, nsp_loss, outputs):
+        trackers = self._metric_trackers
+        self._loss_tracker.update_state(loss)
+        trackers["lm_example_loss"].update_state(mlm_loss)
+        predicted = tf.argmax(outputs["mlm_log_probs"], axis=-1, output_type=tf.int32)
+        correct = tf.cast(predicted == tf.cast(y["masked_ids"], tf.int32), tf.float32)
+        trackers["masked_lm_accuracy"].update_state(
+            tf.reshape(correct, [-1]),
+            sample_weight=tf.reshape(tf.cast(y["masked_weights"], tf.float32), [-1]))
+        if nsp_loss is not None:
+            trackers["next_sentence_loss"].update_state(nsp_loss)
+            trackers["next_sentence_accuracy"].update_state(
+                tf.reshape(y["next_sentence_labels"], [-1]), outputs["nsp_log_probs"])
+        return {"loss": self._loss_tracker.result(),
+                **{name: m.result() for name, m in trackers.items()}}
