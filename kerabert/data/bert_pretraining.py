@@ -99,6 +99,33 @@ def read_documents(file_patterns):
     return documents
 
 
+SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+
+
+def frequency_vocabulary(file_patterns, num_words=300, lowercase=True):
+    """A small WordPiece vocabulary for experiments on a new corpus: the special
+    tokens, every ASCII letter, digit and punctuation mark, their "##"
+    continuations and a few common suffixes, then the `num_words` most frequent
+    words. Any ASCII text tokenizes without [UNK]; rare words split into pieces
+    (what whole-word masking works on). Not a trained WordPiece vocabulary.
+    """
+    import collections
+    import re
+    import string
+
+    counts = collections.Counter()
+    for document in read_documents(file_patterns):
+        for sentence in document:
+            counts.update(re.findall(r"[a-z]+" if lowercase else r"[A-Za-z]+",
+                                     sentence.lower() if lowercase else sentence))
+    letters = string.ascii_lowercase if lowercase else string.ascii_letters
+    characters = list(letters + string.digits + string.punctuation)
+    pieces = ["##" + c for c in letters + string.digits]
+    pieces += ["##s", "##ed", "##ing", "##ly", "##er"]
+    words = [w for w, _ in counts.most_common(num_words)]
+    return list(dict.fromkeys(list(SPECIAL_TOKENS) + characters + pieces + words))
+
+
 def tokenize_documents(documents, tokenizer):
     """Documents of sentences (str) -> documents of token-id lists.
 

@@ -5,6 +5,7 @@ Each checkpoint format is a module of plain functions under `formats/` (reading
 files) and `converters/` (mapping names and configs onto kerabert classes).
 """
 
+import inspect
 import os
 
 import keras
@@ -168,7 +169,9 @@ def load_tokenizer(cls, preset, **kwargs):
     return converter.convert_tokenizer(tokenizer_cls, folder, **kwargs)
 
 
-def load_preprocessor(cls, preset, **kwargs):
+def load_preprocessor(cls, preset, max_sequence_length=None, **kwargs):
+    """`max_sequence_length`: the backbone's limit; a preprocessor built fresh
+    (not read from the preset) gets `sequence_length` at most this."""
     folder = resolve(preset)
     tokenizer_kwargs = _split(kwargs, TOKENIZER_KWARGS)
     if detect_format(folder) == NATIVE_FORMAT and os.path.isfile(
@@ -182,6 +185,10 @@ def load_preprocessor(cls, preset, **kwargs):
             inner["tokenizer"] = load_tokenizer(found.tokenizer_cls, folder, **tokenizer_kwargs)
             return found(**{**inner, **kwargs})
     tokenizer = load_tokenizer(cls.tokenizer_cls, folder, **tokenizer_kwargs)
+    if max_sequence_length and "sequence_length" not in kwargs:
+        default = inspect.signature(cls).parameters.get("sequence_length")
+        if default is not None and default.default is not inspect.Parameter.empty:
+            kwargs["sequence_length"] = min(default.default, max_sequence_length)
     return cls(tokenizer=tokenizer, **kwargs)
 
 
@@ -204,8 +211,10 @@ def load_task(cls, preset, load_weights=True, ignore_unused_weights=False, **kwa
                              **backbone_kwargs)
     if use_preprocessor is True and cls.preprocessor_cls is None:
         use_preprocessor = None  # a task fed by its own data pipeline
-    preprocessor = (load_preprocessor(cls.preprocessor_cls, folder, **preprocessor_kwargs)
-                    if use_preprocessor is True else use_preprocessor)
+    preprocessor = (load_preprocessor(
+        cls.preprocessor_cls, folder,
+        max_sequence_length=getattr(backbone, "max_sequence_length", None), **preprocessor_kwargs)
+        if use_preprocessor is True else use_preprocessor)
 
     if is_kerabert:
         saved_head = None

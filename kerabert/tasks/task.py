@@ -18,6 +18,14 @@ from kerabert.optimizers.linear_warmup_decay import LinearWarmupDecay
 AUTOTUNE = tf.data.AUTOTUNE
 
 
+def _is_packed(dataset):
+    """Whether a dataset already yields model inputs (a dict with `token_ids`),
+    e.g. from `kerabert.data.bert_pretraining`, so the preprocessor is skipped."""
+    spec = dataset.element_spec
+    x = spec[0] if isinstance(spec, tuple) else spec
+    return isinstance(x, dict) and "token_ids" in x
+
+
 class TaskMixin:
     """Everything a kerabert task adds to a Keras model (presets, the reference
     compile recipe, raw-text fit/predict). Kept out of the `keras.Model`
@@ -194,7 +202,7 @@ class TaskMixin:
                 dataset = dataset.shuffle(max(int(dataset.cardinality()), 1),
                                           reshuffle_each_iteration=True)
             dataset = dataset.batch(batch_size or 32)
-        if self.preprocessor is not None:
+        if self.preprocessor is not None and not _is_packed(dataset):
             dataset = dataset.map(self.preprocessor, num_parallel_calls=AUTOTUNE)
         return dataset.prefetch(AUTOTUNE)
 

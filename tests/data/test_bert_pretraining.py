@@ -4,8 +4,6 @@ import collections
 import glob
 import os
 import random
-import re
-import string
 
 import numpy as np
 import pytest
@@ -37,13 +35,7 @@ def _write_corpus(path, lines, lines_per_document):
 def tokenizer():
     # Only the 300 most frequent words are whole tokens, so most other words
     # split into "##" pieces (what whole-word masking is about).
-    text = open(BOTCHAN, encoding="utf-8-sig").read().lower()
-    frequent = [w for w, _ in collections.Counter(re.findall(r"[a-z]+", text)).most_common(300)]
-    characters = list(string.ascii_lowercase + string.digits + string.punctuation)
-    pieces = ["##" + c for c in string.ascii_lowercase + string.digits]
-    pieces += ["##s", "##ed", "##ing", "##ly", "##er"]
-    vocabulary = list(dict.fromkeys(SPECIALS + characters + pieces + frequent))
-    return BertTokenizer(vocabulary)
+    return BertTokenizer(bp.frequency_vocabulary(BOTCHAN, num_words=300))
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,71 @@
+"""`kerabert pretrain --config`: tiny BERT and XLNet runs end to end."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+import kerabert
+from kerabert import cli
+from kerabert.data import bert_pretraining
+from tests.conftest import XLNET_SPIECE
+
+BOTCHAN = os.path.join(os.path.dirname(__file__), "..", "fixtures", "botchan.txt")
+
+
+def _write(path, config):
+    path.write_text(json.dumps(config))
+    return str(path)
+
+
+def test_bert_pretraining_with_backup(tmp_path, capsys):
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("\n".join(bert_pretraining.frequency_vocabulary(BOTCHAN, 200)) + "\n")
+    config = {
+        "model": "bert",
+        "backbone": {"num_layers": 1, "num_heads": 2, "hidden_dim": 16, "intermediate_dim": 32,
+                     "max_sequence_length": 64},
+        "tokenizer": {"vocabulary": str(vocab), "lowercase": True},
+        "data": {"files": [BOTCHAN], "sequence_length": 32, "max_predictions_per_seq": 5},
+        "training": {"batch_size": 8, "steps_per_epoch": 5, "epochs": 2, "learning_rate": 1e-3,
+                     "optimizer": "lamb", "backup_dir": str(tmp_path / "backup")},
+        "output_dir": str(tmp_path / "out"),
+    }
+    assert cli.main(["pretrain", "--config", _write(tmp_path / "c.json", config)]) == 0
+    out = capsys.readouterr().out
+    assert "masked_lm_accuracy" in out and "lm_example_loss" in out
+    pretrainer = kerabert.BertPretrainer.from_preset(str(tmp_path / "out"))
+    assert pretrainer.optimizer is not None
+    # The pretrained backbone fine-tunes from the same folder.
+    classifier = kerabert.BertClassifier.from_preset(str(tmp_path / "out"), num_classes=2)
+    np.testing.assert_array_equal(classifier.backbone.token_embedding.embeddings.numpy(),
+                                  pretrainer.backbone.token_embedding.embeddings.numpy())
+    assert not (tmp_path / "backup").exists()  # removed after a completed run
+
+
+def test_xlnet_pretraining(tmp_path, capsys):
+    config = {
+        "model": "xlnet",
+        "backbone": {"num_layers": 1, "num_heads": 2, "hidden_dim": 16, "intermediate_dim": 32,
+                     "mem_len": 8},
+        "tokenizer": {"proto": XLNET_SPIECE},
+        "data": {"files": [BOTCHAN], "seq_len": 16, "reuse_len": 8, "perm_size": 4,
+                 "num_predict": 4},
+        "training": {"batch_size": 4, "steps_per_epoch": 4, "epochs": 1},
+        "output_dir": str(tmp_path / "out"),
+    }
+    assert cli.main(["pretrain", "--config", _write(tmp_path / "c.json", config)]) == 0
+    assert "lm_accuracy" in capsys.readouterr().out
+    assert kerabert.XLNetPretrainer.from_preset(str(tmp_path / "out")).batch_size == 4
+
+
+@pytest.mark.parametrize("config, message", [
+    ({"model": "gpt"}, "'model' must be"),
+    ({"model": "bert", "output_dir": "x", "backbone": {}}, "data.files"),
+    ({"model": "bert", "data": {"files": ["a"]}, "output_dir": "x", "backbone": {"a": 1},
+      "training": {"batchsize": 2}}, "unknown training keys"),
+])
+def test_config_errors(tmp_path, capsys, config, message):
+    assert cli.main(["pretrain", "--config", _write(tmp_path / "c.json", config)]) == 1
+    assert message in capsys.readouterr().out
