@@ -64,11 +64,14 @@ class XLNetPretrainer(TaskMixin, keras.Model):
         self.lm_bias = self.lm_loss.bias
         # Per-replica state, not weights: on-read synchronisation lets every
         # replica keep the memory of its own text streams (a Keras weight
-        # would be mirrored). Not saved in presets.
+        # would be mirrored; a read outside a replica sees the first
+        # replica's). Not saved in presets or backups: a resumed run starts
+        # with empty memory, as every `fit` does.
         self._memory = tuple(
             tf.Variable(tf.zeros((batch_size, backbone.mem_len, backbone.hidden_dim)),
                         trainable=False, synchronization=tf.VariableSynchronization.ON_READ,
-                        aggregation=tf.VariableAggregation.NONE, name=f"xlnet_memory_{i}")
+                        aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA,
+                        name=f"xlnet_memory_{i}")
             for i in range(backbone.num_layers if backbone.mem_len else 0))
         self.dtype_policy = backbone.dtype_policy
         self._metric_trackers = {
@@ -103,7 +106,7 @@ class XLNetPretrainer(TaskMixin, keras.Model):
 
     def reset_memory(self):
         for variable in self._memory:
-            variable.assign(tf.zeros_like(variable))
+            variable.assign(tf.zeros(variable.shape, variable.dtype), read_value=False)
 
     @classmethod
     def head_config_from(cls, task_config):
@@ -133,7 +136,7 @@ class XLNetPretrainer(TaskMixin, keras.Model):
     def _update_memory(self, new_memory):
         if new_memory is not None and self._memory:
             for variable, value in zip(self._memory, new_memory):
-                variable.assign(tf.cast(value, variable.dtype))
+                variable.assign(tf.cast(value, variable.dtype), read_value=False)
 
     def train_step(self, data):
         x, y, _ = keras.utils.unpack_x_y_sample_weight(data)

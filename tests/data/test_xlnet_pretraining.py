@@ -129,3 +129,18 @@ def test_lm_head_and_memory_match_transformers(tmp_path):
                     token_type_ids=torch.tensor(segments, dtype=torch.long),
                     perm_mask=torch.tensor(perm), target_mapping=torch.tensor(mapping))
     np.testing.assert_allclose(ours, torch.log_softmax(theirs.logits, -1).numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_mixed_precision_pretraining(tokenizer, policy):
+    dataset = xlnet_pretraining.xlnet_pretraining_dataset(
+        BOTCHAN, tokenizer, batch_size=2, seq_len=16, reuse_len=8, perm_size=4, num_predict=4)
+    backbone = kerabert.XLNetBackbone(
+        vocabulary_size=tokenizer.vocabulary_size(), num_layers=1, num_heads=2, hidden_dim=16,
+        intermediate_dim=32, mem_len=8, dtype=policy)
+    pretrainer = XLNetPretrainer(backbone, batch_size=2)
+    if policy == "mixed_float16":
+        assert isinstance(pretrainer.optimizer, keras.optimizers.LossScaleOptimizer)
+    history = pretrainer.fit(dataset, steps_per_epoch=4, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    assert all(np.isfinite(w.numpy()).all() for w in pretrainer.trainable_weights)
