@@ -5,9 +5,8 @@ import tensorflow as tf
 
 from kerabert.preprocessors.bert_preprocessor import BertPreprocessor
 from kerabert.preprocessors.preprocessor import Preprocessor
-from kerabert.preprocessors.preprocessor import as_segments
+from kerabert.preprocessors.preprocessor import tokenize_segments
 from kerabert.tokenizers.bert_tokenizer import BertTokenizer
-from kerabert.tokenizers.tokenizer import convert_to_string_tensor
 
 
 def _as_ragged(ids):
@@ -98,15 +97,9 @@ class BertPretrainerPreprocessor(Preprocessor):
     # --- entry points ----------------------------------------------------------
 
     def call(self, x, y=None, sample_weight=None):
-        who = type(self).__name__
-        segments = [convert_to_string_tensor(s, who)
-                    for s in as_segments(x, who, max_segments=2)]
-        unbatched = segments[0].shape.rank == 0
-        if unbatched:
-            segments = [tf.expand_dims(s, 0) for s in segments]
-            if y is not None:
-                y = tf.reshape(y, [1])
-        tokens = [self.tokenizer.tokenize(s) for s in segments]
+        tokens, unbatched = tokenize_segments(self.tokenizer, x, type(self).__name__)
+        if unbatched and y is not None:
+            y = tf.reshape(y, [1])
         features, labels = self.mask_and_pack(
             tokens[0], tokens[1] if len(tokens) > 1 else None, next_sentence_labels=y)
         if unbatched:

@@ -1,6 +1,9 @@
 """Base class of preprocessors: raw text in, model-ready dicts out, in-graph."""
 
 import keras
+import tensorflow as tf
+
+from kerabert.tokenizers.tokenizer import convert_to_string_tensor
 
 
 class Preprocessor(keras.layers.Layer):
@@ -17,6 +20,9 @@ class Preprocessor(keras.layers.Layer):
         self._allow_non_tensor_positional_args = True
         self.tokenizer = tokenizer
         self.built = True
+
+    def check_tokenizer(self):
+        """Raises if the tokenizer lacks a token the packing layout needs."""
 
     @classmethod
     def from_preset(cls, preset, **kwargs):
@@ -58,6 +64,20 @@ def as_segments(x, who, max_segments):
             f"{who} takes 1 to {max_segments} segments (a tuple of string batches), "
             f"got {len(segments)}.")
     return segments
+
+
+def tokenize_segments(tokenizer, x, who, max_segments=2):
+    """Tokenizes a segment or a tuple of segments (see `as_segments`).
+
+    Returns `(tokens, unbatched)`: ragged (B, None) ids per segment, and
+    whether `x` was one example (then B = 1 and the caller drops the batch).
+    """
+    segments = [convert_to_string_tensor(s, who)
+                for s in as_segments(x, who, max_segments=max_segments)]
+    unbatched = segments[0].shape.rank == 0
+    if unbatched:
+        segments = [tf.expand_dims(s, 0) for s in segments]
+    return [tokenizer.tokenize(s) for s in segments], unbatched
 
 
 def unpack(output, y, sample_weight):

@@ -2,12 +2,8 @@
 
 import keras
 import tensorflow as tf
-import tensorflow_text as tf_text
 
-from kerabert.preprocessors.preprocessor import Preprocessor
-from kerabert.preprocessors.preprocessor import as_segments
-from kerabert.preprocessors.preprocessor import unpack
-from kerabert.tokenizers.tokenizer import convert_to_string_tensor
+from kerabert.preprocessors.segment_preprocessor import SegmentPreprocessor
 from kerabert.tokenizers.xlnet_tokenizer import XLNetTokenizer
 
 # Segment ids of the reference classification data (classifier_utils.py).
@@ -30,7 +26,7 @@ def require_special_tokens(tokenizer, who):
 
 
 @keras.saving.register_keras_serializable(package="kerabert")
-class XLNetPreprocessor(Preprocessor):
+class XLNetPreprocessor(SegmentPreprocessor):
     """Tokenizes and packs `A <sep> <cls>` or `A <sep> B <sep> <cls>`.
 
     The layout of the reference `convert_single_example`
@@ -47,10 +43,7 @@ class XLNetPreprocessor(Preprocessor):
     - Padding segment id is the reference's 4 (SEG_ID_PAD); HF uses 3
       (`pad_token_type_id`). Real tokens get the same segment ids in all three.
 
-    Truncation: "round_robin" is the reference `_truncate_seq_pair` (remove from
-    the end of the longer segment; ties: from B), which tensorflow-text's
-    `RoundRobinTrimmer` reproduces; "waterfall" keeps A whole while it fits and
-    cuts from the end of the last segment first.
+    Truncation: as `SegmentPreprocessor`'s.
 
     Args:
       tokenizer: an `XLNetTokenizer` whose model has <cls>, <sep> and <pad>.
@@ -70,28 +63,13 @@ class XLNetPreprocessor(Preprocessor):
 
     tokenizer_cls = XLNetTokenizer
 
-    def __init__(self, tokenizer, sequence_length=512, truncate="round_robin", **kwargs):
-        super().__init__(tokenizer, **kwargs)
-        if truncate not in ("round_robin", "waterfall"):
-            raise ValueError(f"truncate must be 'round_robin' or 'waterfall', got {truncate!r}.")
-        self.sequence_length = int(sequence_length)
-        if self.sequence_length < 3:
-            raise ValueError(f"sequence_length must be at least 3, got {sequence_length}.")
-        self.truncate = truncate
+    def check_tokenizer(self):
+        require_special_tokens(self.tokenizer, type(self).__name__)
 
-    def pack(self, tokens, sequence_length):
-        """Trims, adds <sep>/<cls> and left-pads ragged (B, None) segments.
-
-        Returns int32 `(token_ids, segment_ids, padding_mask)`, each (B, L).
-        """
+    def pack_inputs(self, tokens, sequence_length):
+        """Trims, adds <sep>/<cls> and left-pads ragged (B, None) segments."""
         tok = self.tokenizer
-        budget = sequence_length - 1 - len(tokens)  # <cls> + one <sep> per segment
-        if budget < 0:
-            raise ValueError(f"sequence_length {sequence_length} is too short for "
-                             f"{len(tokens)} segments.")
-        trimmer = (tf_text.RoundRobinTrimmer if self.truncate == "round_robin"
-                   else tf_text.WaterfallTrimmer)(max_seq_length=budget)
-        tokens = trimmer.trim([tf.cast(t, tf.int32) for t in tokens])
+        tokens = [tf.cast(t, tf.int32) for t in self.trim(tokens, sequence_length)]
         batch = tokens[0].nrows()
 
         def column(value):
@@ -114,25 +92,5 @@ class XLNetPreprocessor(Preprocessor):
         shift = sequence_length - tf.cast(token_ids.row_lengths(), tf.int32)
         source = tf.math.floormod(tf.range(sequence_length)[None, :] - shift[:, None],
                                   sequence_length)
-        return tuple(tf.gather(d, source, batch_dims=1) for d in dense)
-
-    def call(self, x, y=None, sample_weight=None, sequence_length=None):
-        require_special_tokens(self.tokenizer, "XLNetPreprocessor")
-        segments = [convert_to_string_tensor(s, "XLNetPreprocessor")
-                    for s in as_segments(x, "XLNetPreprocessor", max_segments=2)]
-        unbatched = segments[0].shape.rank == 0
-        if unbatched:
-            segments = [tf.expand_dims(s, 0) for s in segments]
-        tokens = [self.tokenizer.tokenize(s) for s in segments]
-        token_ids, segment_ids, padding_mask = self.pack(
-            tokens, int(sequence_length or self.sequence_length))
-        output = {"token_ids": token_ids, "segment_ids": segment_ids,
-                  "padding_mask": padding_mask}
-        if unbatched:
-            output = {k: v[0] for k, v in output.items()}
-        return unpack(output, y, sample_weight)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"sequence_length": self.sequence_length, "truncate": self.truncate})
-        return config
+        names = ("token_ids", "segment_ids", "padding_mask")
+        return {name: tf.gather(d, source, batch_dims=1) for name, d in zip(names, dense)}

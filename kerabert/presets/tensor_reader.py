@@ -76,6 +76,11 @@ class TensorReader:
         value = self.get(name)
         if transform is not None:
             value = transform(value)
+        self.assign_value(variable, name, value)
+
+    def assign_value(self, variable, name, value):
+        """`assign` for a value the caller already read (and reshaped); `name`
+        only labels errors."""
         if tuple(value.shape) != tuple(variable.shape):
             raise CheckpointMismatchError(
                 f"Shape mismatch for {name!r} in {self.source}: the checkpoint has "

@@ -4,11 +4,12 @@ import keras
 
 from kerabert.backbones.bert_backbone import BertBackbone
 from kerabert.preprocessors.bert_preprocessor import BertPreprocessor
-from kerabert.tasks.task import Task
+from kerabert.tasks.classifier import Classifier
+from kerabert.tasks.classifier import check_num_classes
 
 
 @keras.saving.register_keras_serializable(package="kerabert")
-class BertClassifier(Task):
+class BertClassifier(Classifier):
     """Dropout and a dense layer on BERT's pooled `[CLS]` output.
 
     Args:
@@ -33,12 +34,10 @@ class BertClassifier(Task):
 
     backbone_cls = BertBackbone
     preprocessor_cls = BertPreprocessor
-    task_kind = "classifier"
 
     def __init__(self, backbone, num_classes, preprocessor=None, dropout=0.1,
                  activation=None, **kwargs):
-        if not isinstance(num_classes, int) or num_classes < 1:
-            raise ValueError(f"num_classes must be a positive int, got {num_classes!r}.")
+        check_num_classes(num_classes)
         self._check_preprocessor(backbone, preprocessor)
         # === Layers ===
         self.backbone = backbone
@@ -68,42 +67,6 @@ class BertClassifier(Task):
         self.activation = keras.activations.get(activation)
         self._activation_name = activation
         self.compile()
-
-    @classmethod
-    def from_preset(cls, preset, num_classes=None, load_weights=True, **kwargs):
-        """Loads a classifier; `num_classes` is needed unless the preset has a head.
-
-        A Hugging Face `BertForSequenceClassification` folder or a saved
-        BertClassifier preset keeps its head (when `num_classes` is None or
-        equal); otherwise a new head with `num_classes` outputs is initialised.
-        """
-        if num_classes is not None:
-            kwargs["num_classes"] = num_classes
-        return super().from_preset(preset, load_weights=load_weights, **kwargs)
-
-    def _default_loss(self):
-        return keras.losses.SparseCategoricalCrossentropy(
-            from_logits=self._activation_name != "softmax")
-
-    def _default_metrics(self):
-        return [keras.metrics.SparseCategoricalAccuracy("accuracy")]
-
-    @classmethod
-    def head_config_from(cls, task_config):
-        return {"num_classes": task_config["num_classes"]}
-
-    @classmethod
-    def require_head_config(cls, kwargs, saved_head, folder):
-        if kwargs.get("num_classes") is None:
-            raise ValueError(
-                f"num_classes is missing: {folder} holds no classification head "
-                "(it is a backbone-only checkpoint), so say how many classes the new "
-                "head should have, e.g. from_preset(..., num_classes=2).")
-        return kwargs
-
-    @classmethod
-    def head_matches(cls, saved_head, task):
-        return saved_head.get("num_classes") == task.num_classes
 
     def get_config(self):
         config = super().get_config()

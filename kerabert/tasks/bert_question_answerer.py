@@ -42,7 +42,6 @@ class BertQuestionAnswerer(QuestionAnswerer):
     preprocessor_cls = BertQuestionAnswererPreprocessor
     # The pooler is not part of the span head, so it gets no gradient.
     unused_weights = ("pooled_dense",)
-    task_kind = "question_answerer"
 
     def __init__(self, backbone, preprocessor=None, **kwargs):
         self._check_preprocessor(backbone, preprocessor)
@@ -112,26 +111,10 @@ class BertQuestionAnswerer(QuestionAnswerer):
           of `top_k` dicts if `top_k > 1`); for lists, a list of those.
           `context[start:end] == answer`: character offsets into the context.
         """
-        preprocessor = self._require_preprocessor()
-        single = isinstance(question, str)
-        questions = [question] if single else list(question)
-        contexts = [context] if isinstance(context, str) else list(context)
-        if single != isinstance(context, str) or len(questions) != len(contexts):
-            raise ValueError("Pass one question with one context, or two lists of equal length.")
-        if top_k < 1:
-            raise ValueError(f"top_k must be >= 1, got {top_k}.")
+        single, contexts, features = self._pipeline_windows(
+            question, context, top_k, doc_stride, max_seq_len, max_question_len)
+        features = features.trimmed()
         max_answer_len = max_answer_len or max_answer_length or 15
-        max_seq_len = max_seq_len or min(preprocessor.sequence_length, 384)
-        if max_seq_len > self.backbone.max_sequence_length:
-            raise ValueError(f"max_seq_len={max_seq_len} exceeds the model's "
-                             f"{self.backbone.max_sequence_length} positions.")
-        if doc_stride is None:
-            doc_stride = min(max_seq_len // 2, 128)
-        if doc_stride > max_seq_len:
-            raise ValueError(f"doc_stride ({doc_stride}) is larger than max_seq_len ({max_seq_len}).")
-        features = preprocessor.featurize(
-            questions, contexts, sequence_length=max_seq_len, doc_stride=doc_stride,
-            max_query_length=max_question_len, stride_mode="overlap").trimmed()
         start_logits, end_logits = self._logits(features, batch_size)
         decoded = span_decoding.decode_pipeline(
             features, start_logits, end_logits, contexts, top_k=top_k,
@@ -139,7 +122,7 @@ class BertQuestionAnswerer(QuestionAnswerer):
             align_to_words=align_to_words)
         results = [decoded[i] if top_k > 1 else decoded[i][0] if decoded[i] else
                    {"answer": "", "start": 0, "end": 0, "score": 0.0}
-                   for i in range(len(questions))]
+                   for i in range(len(contexts))]
         return results[0] if single else results
 
     def predict_squad(self, data, batch_size=32, n_best_size=20, max_answer_length=30,

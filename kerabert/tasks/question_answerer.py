@@ -85,6 +85,37 @@ class QuestionAnswerer(Task):
             dataset = dataset.shuffle(buffer, reshuffle_each_iteration=True)
         return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
+    # --- inference -----------------------------------------------------------
+
+    def _pipeline_windows(self, question, context, top_k, doc_stride, max_seq_len,
+                          max_question_len):
+        """`answer`'s question/context and window arguments, with the defaults of
+        the HF question-answering pipeline.
+
+        Returns `(single, contexts, features)`: whether one question (not a
+        list) was asked, the contexts as a list, and their `QAFeatures`.
+        """
+        preprocessor = self._require_preprocessor()
+        single = isinstance(question, str)
+        questions = [question] if single else list(question)
+        contexts = [context] if isinstance(context, str) else list(context)
+        if single != isinstance(context, str) or len(questions) != len(contexts):
+            raise ValueError("Pass one question with one context, or two lists of equal length.")
+        if top_k < 1:
+            raise ValueError(f"top_k must be >= 1, got {top_k}.")
+        max_seq_len = max_seq_len or min(preprocessor.sequence_length, 384)
+        # XLNet's relative positions have no limit.
+        limit = getattr(self.backbone, "max_sequence_length", None)
+        if limit and max_seq_len > limit:
+            raise ValueError(f"max_seq_len={max_seq_len} exceeds the model's {limit} positions.")
+        if doc_stride is None:
+            doc_stride = min(max_seq_len // 2, 128)
+        if doc_stride > max_seq_len:
+            raise ValueError(f"doc_stride ({doc_stride}) is larger than max_seq_len ({max_seq_len}).")
+        features = preprocessor.featurize(
+            questions, contexts, sequence_length=max_seq_len, doc_stride=doc_stride,
+            max_query_length=max_question_len, stride_mode="overlap")
+        return single, contexts, features
 
     def _predict_windows(self, features, batch_size):
         """Model outputs for every window of a `QAFeatures`, as numpy arrays."""

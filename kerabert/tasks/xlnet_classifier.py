@@ -4,7 +4,8 @@ import keras
 
 from kerabert.backbones.xlnet_backbone import XLNetBackbone
 from kerabert.preprocessors.xlnet_preprocessor import XLNetPreprocessor
-from kerabert.tasks.task import Task
+from kerabert.tasks.classifier import Classifier
+from kerabert.tasks.classifier import check_num_classes
 
 SUMMARY_TYPES = ("last", "first")
 
@@ -21,7 +22,7 @@ XLNET_RECIPE = {
 
 
 @keras.saving.register_keras_serializable(package="kerabert")
-class XLNetClassifier(Task):
+class XLNetClassifier(Classifier):
     """Sequence summary (tanh projection of the `<cls>` state), dropout, logits.
 
     XLNet packs `A <sep> B <sep> <cls>` with `<cls>` last and pads on the left,
@@ -47,15 +48,14 @@ class XLNetClassifier(Task):
 
     backbone_cls = XLNetBackbone
     preprocessor_cls = XLNetPreprocessor
-    task_kind = "classifier"
+    head_options = {"summary_type": "last"}
     recipe = XLNET_RECIPE
     # The query stream's input embedding is only used by pretraining.
     unused_weights = ("mask_embedding",)
 
     def __init__(self, backbone, num_classes, preprocessor=None, summary_type="last",
                  dropout=0.1, activation=None, **kwargs):
-        if not isinstance(num_classes, int) or num_classes < 1:
-            raise ValueError(f"num_classes must be a positive int, got {num_classes!r}.")
+        check_num_classes(num_classes)
         if summary_type not in SUMMARY_TYPES:
             raise ValueError(f"summary_type must be one of {SUMMARY_TYPES}, got {summary_type!r}.")
         self._check_preprocessor(backbone, preprocessor)
@@ -89,40 +89,6 @@ class XLNetClassifier(Task):
         self.dropout = dropout
         self._activation_name = activation
         self.compile()
-
-    @classmethod
-    def from_preset(cls, preset, num_classes=None, load_weights=True, **kwargs):
-        """Loads a classifier; `num_classes` is needed unless the preset has a head
-        (a HF `XLNetForSequenceClassification` folder or a saved XLNetClassifier)."""
-        if num_classes is not None:
-            kwargs["num_classes"] = num_classes
-        return super().from_preset(preset, load_weights=load_weights, **kwargs)
-
-    def _default_loss(self):
-        return keras.losses.SparseCategoricalCrossentropy(
-            from_logits=self._activation_name != "softmax")
-
-    def _default_metrics(self):
-        return [keras.metrics.SparseCategoricalAccuracy("accuracy")]
-
-    @classmethod
-    def head_config_from(cls, task_config):
-        return {"num_classes": task_config["num_classes"],
-                "summary_type": task_config.get("summary_type", "last")}
-
-    @classmethod
-    def require_head_config(cls, kwargs, saved_head, folder):
-        if kwargs.get("num_classes") is None:
-            raise ValueError(
-                f"num_classes is missing: {folder} holds no classification head, so say "
-                "how many classes the new head should have, e.g. "
-                "from_preset(..., num_classes=2).")
-        return kwargs
-
-    @classmethod
-    def head_matches(cls, saved_head, task):
-        return (saved_head.get("num_classes") == task.num_classes
-                and saved_head.get("summary_type", "last") == task.summary_type)
 
     def get_config(self):
         config = super().get_config()

@@ -152,27 +152,15 @@ class XLNetQuestionAnswerer(QuestionAnswerer):
         (a list of `top_k` dicts if `top_k > 1`); for lists, a list of those.
         `context[start:end] == answer`.
         """
-        preprocessor = self._require_preprocessor()
-        single = isinstance(question, str)
-        questions = [question] if single else list(question)
-        contexts = [context] if isinstance(context, str) else list(context)
-        if single != isinstance(context, str) or len(questions) != len(contexts):
-            raise ValueError("Pass one question with one context, or two lists of equal length.")
-        if top_k < 1:
-            raise ValueError(f"top_k must be >= 1, got {top_k}.")
+        single, contexts, features = self._pipeline_windows(
+            question, context, top_k, doc_stride, max_seq_len, max_question_len)
         max_answer_len = max_answer_len or max_answer_length or 15
-        max_seq_len = max_seq_len or min(preprocessor.sequence_length, 384)
-        if doc_stride is None:
-            doc_stride = min(max_seq_len // 2, 128)
-        features = preprocessor.featurize(
-            questions, contexts, sequence_length=max_seq_len, doc_stride=doc_stride,
-            max_query_length=max_question_len, stride_mode="overlap")
         outputs = self._predict_windows(features, batch_size)
         nbest, null_scores = span_decoding.decode_beam(
             features, outputs, contexts, n_best_size=max(top_k, 1) + 10,
             max_answer_length=max_answer_len, align_to_words=align_to_words)
         results = []
-        for i in range(len(questions)):
+        for i in range(len(contexts)):
             answers = [{"score": float(np.exp(e["score"])), "start": e["start"],
                         "end": e["end"], "answer": e["text"]}
                        for e in nbest[i] if e["text"]]

@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import pytest
 
-from kerabert.preprocessors.bert_question_answerer_preprocessor import QAFeatures
+from kerabert.preprocessors.question_answerer_preprocessor import QAFeatures
 from kerabert.preprocessors.xlnet_question_answerer_preprocessor import (
     XLNetQuestionAnswererPreprocessor,
 )

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 import kerabert
-from kerabert.preprocessors.bert_question_answerer_preprocessor import max_context_flags
-from kerabert.preprocessors.bert_question_answerer_preprocessor import window_starts
+from kerabert.preprocessors.question_answerer_preprocessor import max_context_flags
+from kerabert.preprocessors.question_answerer_preprocessor import window_starts
 from tests.conftest import save_tiny_hf_bert
 from tests.conftest import torch_inputs
 

@@ -129,17 +129,6 @@ def _layer_norm(reader, layer, name):
     reader.assign(layer.beta, name + "/beta")
 
 
-def _assign_value(reader, variable, name, value):
-    """`reader.assign` for a tensor already read (and reshaped) by the caller."""
-    if tuple(value.shape) != tuple(variable.shape):
-        raise CheckpointMismatchError(
-            f"Shape mismatch for {name!r} in {reader.source}: the checkpoint has "
-            f"{tuple(value.shape)}, the model built from the config expects "
-            f"{tuple(variable.shape)} (variable {variable.path}). Check that the config "
-            "file belongs to these weights.")
-    variable.assign(np.asarray(value).astype(variable.dtype))
-
-
 def _relative_biases(backbone, reader):
     bias = backbone.get_layer("relative_bias")
     layers, heads, size = backbone.num_layers, backbone.num_heads, backbone.head_dim
@@ -154,7 +143,7 @@ def _relative_biases(backbone, reader):
                 "untie_r=True to from_preset.")
         if backbone.untie_r and shared:
             value = np.broadcast_to(value, (layers, heads, size))
-        _assign_value(reader, getattr(bias, name), PREFIX + name, value)
+        reader.assign_value(getattr(bias, name), PREFIX + name, value)
 
 
 def convert_backbone_weights(backbone, reader):
@@ -177,7 +166,7 @@ def convert_backbone_weights(backbone, reader):
         attention = layer.rel_attn
         for name in ("q", "k", "v", "o", "r"):
             reader.assign(getattr(attention, name), f"{tf1}rel_attn/{name}/kernel")
-        _assign_value(reader, attention.seg_embed, f"{PREFIX}seg_embed[{i}]", seg_embed[i])
+        reader.assign_value(attention.seg_embed, f"{PREFIX}seg_embed[{i}]", seg_embed[i])
         _layer_norm(reader, attention.layer_norm, tf1 + "rel_attn/LayerNorm")
         _dense(reader, layer.ff_layer_1, tf1 + "ff/layer_1")
         _dense(reader, layer.ff_layer_2, tf1 + "ff/layer_2")
@@ -235,26 +224,19 @@ def head_config(config, task_kind, folder=None):
     return None
 
 
-def _span_layer(task, name):
-    # The head's sub-layers live in the `span_head` layer when there is one.
-    try:
-        return getattr(task.get_layer("span_head"), name)
-    except ValueError:
-        return task.get_layer(name)
-
-
 def convert_head_weights(task, reader):
     """Copies a reference fine-tuning head into the matching kerabert task."""
     if task.task_kind == "classifier":
         _dense(reader, task.get_layer("sequence_summary"), SUMMARY)
         _dense(reader, task.get_layer("logits"), _logit_scope(reader.keys(), reader.source))
     elif task.task_kind == "question_answerer":
-        _dense(reader, _span_layer(task, "start_logits"), SQUAD_START)
-        _dense(reader, _span_layer(task, "end_logits_dense_0"), "end_logits/dense_0")
-        _layer_norm(reader, _span_layer(task, "end_logits_layer_norm"), "end_logits/LayerNorm")
-        _dense(reader, _span_layer(task, "end_logits_dense_1"), "end_logits/dense_1")
-        _dense(reader, _span_layer(task, "answer_class_dense_0"), "answer_class/dense_0")
-        _dense(reader, _span_layer(task, "answer_class_dense_1"), "answer_class/dense_1",
+        head = task.get_layer("span_head")
+        _dense(reader, head.start_logits, SQUAD_START)
+        _dense(reader, head.end_logits_dense_0, "end_logits/dense_0")
+        _layer_norm(reader, head.end_logits_layer_norm, "end_logits/LayerNorm")
+        _dense(reader, head.end_logits_dense_1, "end_logits/dense_1")
+        _dense(reader, head.answer_class_dense_0, "answer_class/dense_0")
+        _dense(reader, head.answer_class_dense_1, "answer_class/dense_1",
                bias=False)
     elif task.task_kind == "pretrainer":
         # `lm_loss/weight` only exists untied; kerabert ties it to the embeddings,

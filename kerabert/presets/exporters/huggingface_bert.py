@@ -266,15 +266,23 @@ def _check_tokenizer(tokenizer, backbone, who):
                          f"{backbone.vocabulary_size}; they do not belong together.")
 
 
-def _export(folder, backbone, tokenizer, architecture, tensors, extra_config):
-    config = {**backbone_config(backbone, tokenizer), **extra_config,
-              "architectures": [architecture]}
+def write_export(folder, config, tensors, write_tokenizer_files):
+    """Writes `config.json`, `model.safetensors` and, by calling
+    `write_tokenizer_files(tmp)`, the tokenizer files: all or nothing.
+    Returns the folder's absolute path."""
     with _AtomicFolder(folder) as tmp:
         _write_json(tmp, "config.json", dict(sorted(config.items())))
         safetensors_io.save_file(tensors, os.path.join(tmp, "model.safetensors"),
                                  metadata={"format": "pt"})
-        write_tokenizer(tokenizer, tmp, backbone.max_sequence_length)
+        write_tokenizer_files(tmp)
     return os.path.abspath(os.fspath(folder))
+
+
+def _export(folder, backbone, tokenizer, architecture, tensors, extra_config):
+    config = {**backbone_config(backbone, tokenizer), **extra_config,
+              "architectures": [architecture]}
+    return write_export(folder, config, tensors, lambda tmp: write_tokenizer(
+        tokenizer, tmp, backbone.max_sequence_length))
 
 
 def export_backbone(backbone, tokenizer, folder):

@@ -25,10 +25,9 @@ import keras
 import numpy as np
 
 from kerabert.presets.exporters.huggingface_bert import HIDDEN_ACT
-from kerabert.presets.exporters.huggingface_bert import _AtomicFolder
 from kerabert.presets.exporters.huggingface_bert import _value
 from kerabert.presets.exporters.huggingface_bert import _write_json
-from kerabert.presets.formats import safetensors_io
+from kerabert.presets.exporters.huggingface_bert import write_export
 
 PROTO_FILE = "spiece.model"
 
@@ -71,14 +70,6 @@ def backbone_tensors(backbone, prefix=""):
     return tensors
 
 
-def _span_layer(task, name):
-    # The head's sub-layers live in the `span_head` layer when there is one.
-    try:
-        return getattr(task.get_layer("span_head"), name)
-    except ValueError:
-        return task.get_layer(name)
-
-
 def _head(task):
     """(architecture, head tensors, extra config) for a task's head."""
     kind = task.task_kind
@@ -96,12 +87,13 @@ def _head(task):
                   "summary_last_dropout": getattr(task, "dropout", 0.1)}
         return "XLNetForSequenceClassification", tensors, config
     if kind == "question_answerer":
-        _dense(tensors, _span_layer(task, "start_logits"), "start_logits.dense")
-        _dense(tensors, _span_layer(task, "end_logits_dense_0"), "end_logits.dense_0")
-        _layer_norm(tensors, _span_layer(task, "end_logits_layer_norm"), "end_logits.LayerNorm")
-        _dense(tensors, _span_layer(task, "end_logits_dense_1"), "end_logits.dense_1")
-        _dense(tensors, _span_layer(task, "answer_class_dense_0"), "answer_class.dense_0")
-        _dense(tensors, _span_layer(task, "answer_class_dense_1"), "answer_class.dense_1",
+        head = task.get_layer("span_head")
+        _dense(tensors, head.start_logits, "start_logits.dense")
+        _dense(tensors, head.end_logits_dense_0, "end_logits.dense_0")
+        _layer_norm(tensors, head.end_logits_layer_norm, "end_logits.LayerNorm")
+        _dense(tensors, head.end_logits_dense_1, "end_logits.dense_1")
+        _dense(tensors, head.answer_class_dense_0, "answer_class.dense_0")
+        _dense(tensors, head.answer_class_dense_1, "answer_class.dense_1",
                bias=False)
         config = {"start_n_top": task.start_n_top, "end_n_top": task.end_n_top}
         return "XLNetForQuestionAnswering", tensors, config
@@ -226,12 +218,7 @@ def _check_tokenizer(tokenizer, backbone, who):
 def _export(folder, backbone, tokenizer, architecture, tensors, extra_config):
     config = {**backbone_config(backbone, tokenizer), **extra_config,
               "architectures": [architecture]}
-    with _AtomicFolder(folder) as tmp:
-        _write_json(tmp, "config.json", dict(sorted(config.items())))
-        safetensors_io.save_file(tensors, os.path.join(tmp, "model.safetensors"),
-                                 metadata={"format": "pt"})
-        write_tokenizer(tokenizer, tmp)
-    return os.path.abspath(os.fspath(folder))
+    return write_export(folder, config, tensors, lambda tmp: write_tokenizer(tokenizer, tmp))
 
 
 def export_backbone(backbone, tokenizer, folder):

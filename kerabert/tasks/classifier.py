@@ -1,0 +1,61 @@
+"""Shared preset and compile plumbing of the sequence classification tasks."""
+
+import keras
+
+from kerabert.tasks.task import Task
+
+
+def check_num_classes(num_classes):
+    if not isinstance(num_classes, int) or num_classes < 1:
+        raise ValueError(f"num_classes must be a positive int, got {num_classes!r}.")
+
+
+class Classifier(Task):
+    """A task with a `num_classes`-way head over one summary of the sequence.
+
+    Subclasses set `_activation_name` (None for logits, or "softmax") and
+    `num_classes`, and list in `head_options` any other head setting a saved
+    head must share to be reused, with the value presets that predate it imply.
+    """
+
+    task_kind = "classifier"
+    head_options = {}
+
+    @classmethod
+    def from_preset(cls, preset, num_classes=None, load_weights=True, **kwargs):
+        """Loads a classifier; `num_classes` is needed unless the preset has a head.
+
+        A Hugging Face `*ForSequenceClassification` folder or a saved classifier
+        preset of this class keeps its head (when `num_classes` is None or
+        equal); otherwise a new head with `num_classes` outputs is initialised.
+        """
+        if num_classes is not None:
+            kwargs["num_classes"] = num_classes
+        return super().from_preset(preset, load_weights=load_weights, **kwargs)
+
+    def _default_loss(self):
+        return keras.losses.SparseCategoricalCrossentropy(
+            from_logits=self._activation_name != "softmax")
+
+    def _default_metrics(self):
+        return [keras.metrics.SparseCategoricalAccuracy("accuracy")]
+
+    @classmethod
+    def head_config_from(cls, task_config):
+        return {"num_classes": task_config["num_classes"],
+                **{k: task_config.get(k, v) for k, v in cls.head_options.items()}}
+
+    @classmethod
+    def require_head_config(cls, kwargs, saved_head, folder):
+        if kwargs.get("num_classes") is None:
+            raise ValueError(
+                f"num_classes is missing: {folder} holds no classification head "
+                "(it is a backbone-only checkpoint), so say how many classes the new "
+                "head should have, e.g. from_preset(..., num_classes=2).")
+        return kwargs
+
+    @classmethod
+    def head_matches(cls, saved_head, task):
+        return (saved_head.get("num_classes") == task.num_classes
+                and all(saved_head.get(k, v) == getattr(task, k)
+                        for k, v in cls.head_options.items()))
