@@ -56,12 +56,16 @@ def test_two_workers_equal_one_process():
             if p.poll() is None:
                 p.kill()
     single = _result(_start("single", _env()))
-    assert single["replicas"] == 1
-    for result in results:
-        assert result["replicas"] == 2
-        # Each worker computes half of every global batch; the all-reduced
-        # gradient is the one-process gradient, so training is the same.
-        np.testing.assert_allclose(result["loss"], single["loss"], rtol=1e-4, atol=1e-5)
-        np.testing.assert_allclose(result["weights"], single["weights"], rtol=1e-4, atol=1e-4)
-    # ... and that path really moved the weights.
-    assert np.abs(np.subtract(single["weights"], single["initial"])).max() > 1e-3
+    # A task with Keras' train step and one with kerabert's (the pretrainer).
+    for name in ("classifier", "pretrainer"):
+        assert single[name]["replicas"] == 1
+        for result in results:
+            assert result[name]["replicas"] == 2
+            # Each worker computes half of every global batch; the all-reduced
+            # gradient is the one-process gradient, so training is the same.
+            np.testing.assert_allclose(result[name]["loss"], single[name]["loss"], rtol=1e-4,
+                                       atol=1e-5)
+            np.testing.assert_allclose(result[name]["weights"], single[name]["weights"],
+                                       rtol=1e-4, atol=1e-4)
+        # ... and that path really moved the weights.
+        assert np.abs(np.subtract(single[name]["weights"], single[name]["initial"])).max() > 1e-3

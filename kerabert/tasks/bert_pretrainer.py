@@ -185,5 +185,5 @@ class BertPretrainer(Task):
             trackers["next_sentence_loss"].update_state(nsp_loss)
             trackers["next_sentence_accuracy"].update_state(
                 tf.reshape(y["next_sentence_labels"], [-1]), outputs["nsp_log_probs"])
-        return {"loss": self._loss_tracker.result(),
-                **{name: m.result() for name, m in trackers.items()}}
+        return self._replica_logs({"loss": self._loss_tracker.result(),
+                                   **{name: m.result() for name, m in trackers.items()}})
