@@ -146,7 +146,8 @@ def build(config, strategy=None):
         dataset = xlnet_pretraining.xlnet_pretraining_dataset(
             data["files"], tokenizer, batch, seq_len=data.get("seq_len", 512),
             reuse_len=data.get("reuse_len", 256), perm_size=data.get("perm_size"),
-            num_predict=data.get("num_predict", 85), seed=int(training["seed"]))
+            num_predict=data.get("num_predict", 85), seed=int(training["seed"]),
+            bi_data=model.backbone.bi_data, num_replicas=strategy.num_replicas_in_sync)
     return model, dataset, int(training["steps_per_epoch"])
 
 

@@ -156,26 +156,54 @@ def _sample_mask(pieces, rng, goal, max_gram=5, mask_alpha=6, mask_beta=1):
     return mask
 
 
+def _rows(stream, batch_size, bi_data, num_replicas):
+    """The stream as `batch_size` parallel rows (see `create_examples`)."""
+    if not bi_data:
+        length = len(stream) // batch_size
+        return stream[:length * batch_size].reshape(batch_size, length)
+    forward_rows = batch_size // 2
+    length = len(stream) // forward_rows
+    forward = stream[:length * forward_rows].reshape(forward_rows, length)
+    per_replica = forward_rows // num_replicas
+    blocks = []
+    for k in range(num_replicas):
+        block = forward[k * per_replica:(k + 1) * per_replica]
+        blocks += [block, block[:, ::-1]]
+    return np.concatenate(blocks)
+
+
 def create_examples(ids, sent_ids, tokenizer, seq_len, reuse_len, batch_size, num_predict,
-                    mask_alpha=6, mask_beta=1, seed=0):
+                    mask_alpha=6, mask_beta=1, seed=0, bi_data=False, num_replicas=1):
     """The token stream -> `XLNetExample`s in batch order.
 
     The stream is reshaped to `batch_size` rows; at each step every row yields
     one example (its next `reuse_len` tokens + A/B), so consecutive batches of
     `batch_size` continue each row. Half of `num_predict` is chosen in the
     reused part and half in `A <sep> B <sep> <cls>` (the reference's split).
+
+    With `bi_data` (for a backbone built with `bi_data=True`), half the rows
+    are the text and the other half the same text reversed, arranged per
+    replica as the backbone expects: each replica's batch of
+    `batch_size / num_replicas` rows is its forward rows, then their reversed
+    copies (the reference does the same per TPU core). Spans on a reversed row
+    are chosen in reading order, as the reference's `_sample_mask(reverse=True)`.
     """
     if reuse_len >= seq_len - 3:
         raise ValueError(f"reuse_len ({reuse_len}) must be < seq_len - 3 ({seq_len - 3}).")
+    if bi_data and batch_size % (2 * num_replicas):
+        raise ValueError(
+            f"bi_data needs batch_size ({batch_size}) to be a multiple of 2 x num_replicas "
+            f"({2 * num_replicas}): every replica gets forward rows and their reversed copies.")
     sep, cls = tokenizer.sep_token_id, tokenizer.cls_token_id
     vocabulary = tokenizer.get_vocabulary()
-    rows = len(ids) // batch_size
+    data = _rows(ids, batch_size, bi_data, num_replicas)
+    sents = _rows(sent_ids, batch_size, bi_data, num_replicas)
+    rows = data.shape[1]
     if rows < seq_len + 1:
         raise ValueError(
             f"The corpus has {len(ids)} tokens: too few for {batch_size} rows of at least "
             f"{seq_len + 1}. Use a smaller batch_size or seq_len, or more text.")
-    data = ids[:rows * batch_size].reshape(batch_size, rows)
-    sents = sent_ids[:rows * batch_size].reshape(batch_size, rows)
+    per_replica = batch_size // num_replicas
     py_rng, np_rng = random.Random(seed), np.random.default_rng(seed)
     goal_1 = num_predict // 2
     goal_0 = num_predict - goal_1
@@ -191,11 +219,17 @@ def create_examples(ids, sent_ids, tokenizer, seq_len, reuse_len, batch_size, nu
             reused = data[r, i:i + reuse_len]
             tail = np.concatenate([a, [sep], b, [sep], [cls]]).astype(np.int32)
             token_ids = np.concatenate([reused, tail]).astype(np.int32)
-            is_masked = np.concatenate([
-                _sample_mask([vocabulary[t] for t in reused], np_rng, goal_0, mask_alpha=mask_alpha,
-                             mask_beta=mask_beta),
-                _sample_mask([vocabulary[t] for t in tail], np_rng, goal_1, mask_alpha=mask_alpha,
-                             mask_beta=mask_beta)])
+            reverse = bi_data and r % per_replica >= per_replica // 2
+
+            def spans(part, goal):
+                pieces = [vocabulary[t] for t in part]
+                if reverse:
+                    pieces = pieces[::-1]
+                mask = _sample_mask(pieces, np_rng, goal, mask_alpha=mask_alpha,
+                                    mask_beta=mask_beta)
+                return mask[::-1] if reverse else mask
+
+            is_masked = np.concatenate([spans(reused, goal_0), spans(tail, goal_1)])
             segment_ids = np.array([0] * (reuse_len + len(a) + 1) + [1] * (len(b) + 1) + [2],
                                    np.int32)
             step.append(XLNetExample(token_ids, segment_ids, is_masked, label))
@@ -266,14 +300,15 @@ def permute(example, seq_len, reuse_len, perm_size, num_predict, sep_id, cls_id)
 
 def xlnet_pretraining_dataset(file_patterns, tokenizer, batch_size, seq_len=512, reuse_len=256,
                               perm_size=None, num_predict=85, mask_alpha=6, mask_beta=1,
-                              seed=0, repeat=True):
+                              seed=0, repeat=True, bi_data=False, num_replicas=1):
     """Text files -> a batched `tf.data.Dataset` of `(x, y)` for `XLNetPretrainer`.
 
     Batches keep row order (no shuffling) so memory continues each row's text;
     the permutation is re-sampled every time an example is read (the examples
     are cached before `permute`, as the reference caches raw records).
     `perm_size` defaults to `reuse_len` and must divide both `reuse_len` and
-    `seq_len - reuse_len`.
+    `seq_len - reuse_len`. `bi_data` / `num_replicas`: see `create_examples`
+    (`batch_size` is the global batch).
     """
     perm_size = perm_size or reuse_len
     new_len = seq_len - reuse_len
@@ -284,7 +319,8 @@ def xlnet_pretraining_dataset(file_patterns, tokenizer, batch_size, seq_len=512,
         raise ValueError(f"num_predict ({num_predict}) cannot exceed seq_len ({seq_len}).")
     ids, sent_ids = read_corpus(file_patterns, tokenizer)
     examples = create_examples(ids, sent_ids, tokenizer, seq_len, reuse_len, batch_size,
-                               num_predict, mask_alpha, mask_beta, seed)
+                               num_predict, mask_alpha, mask_beta, seed, bi_data=bi_data,
+                               num_replicas=num_replicas)
     if not examples:
         raise ValueError("The corpus is too short for a single batch of examples.")
     columns = {

@@ -144,3 +144,25 @@ def test_mixed_precision_pretraining(tokenizer, policy):
     history = pretrainer.fit(dataset, steps_per_epoch=4, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
     assert all(np.isfinite(w.numpy()).all() for w in pretrainer.trainable_weights)
+
+
+def test_bi_data_rows_are_reversed_copies_per_replica(tokenizer):
+    stream = np.arange(48)
+    rows = xlnet_pretraining._rows(stream, batch_size=8, bi_data=True, num_replicas=2)
+    # Replica 0 gets forward rows 0-1 and their reversals, replica 1 rows 2-3.
+    forward = stream.reshape(4, 12)
+    np.testing.assert_array_equal(rows[:4], np.concatenate([forward[:2], forward[:2, ::-1]]))
+    np.testing.assert_array_equal(rows[4:], np.concatenate([forward[2:], forward[2:, ::-1]]))
+    with pytest.raises(ValueError, match="bi_data"):
+        xlnet_pretraining.create_examples(stream, np.zeros(48, bool), tokenizer, 8, 4, 6, 2,
+                                          bi_data=True, num_replicas=2)
+
+    keras.utils.set_random_seed(1)
+    dataset = xlnet_pretraining.xlnet_pretraining_dataset(
+        BOTCHAN, tokenizer, batch_size=4, seq_len=16, reuse_len=8, perm_size=4, num_predict=4,
+        bi_data=True)
+    backbone = kerabert.XLNetBackbone(
+        vocabulary_size=tokenizer.vocabulary_size(), num_layers=1, num_heads=2, hidden_dim=16,
+        intermediate_dim=32, mem_len=8, bi_data=True)
+    history = XLNetPretrainer(backbone, batch_size=4).fit(dataset, steps_per_epoch=3, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
