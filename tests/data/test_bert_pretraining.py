@@ -345,3 +345,11 @@ def test_dynamic_pretraining_dataset(tmp_path, tokenizer):
     assert tokens_1.shape[0] > 16
     assert not np.array_equal(labels_1[:len(labels_2)], labels_2[:len(labels_1)])
     assert not np.array_equal(positions_1[:16], positions_2[:16])
+
+
+def test_entry_points_are_exported_from_kerabert_data():
+    import kerabert
+
+    assert kerabert.data.bert_pretraining_dataset is bp.bert_pretraining_dataset
+    assert kerabert.data.read_tfrecords is bp.read_tfrecords
+    assert kerabert.data.xlnet_pretraining_dataset.__module__ == "kerabert.data.xlnet_pretraining"
