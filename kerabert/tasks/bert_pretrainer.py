@@ -157,14 +157,7 @@ class BertPretrainer(Task):
 
     def train_step(self, data):
         x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
-        with tf.GradientTape() as tape:
-            loss, terms = self._step_loss(x, y, training=True)
-            # Keras sums gradients over replicas; each replica's mean loss is
-            # divided by their number, so the step is that of the global mean.
-            replicas = tf.distribute.get_strategy().num_replicas_in_sync
-            scaled = self.optimizer.scale_loss(loss / replicas)
-        gradients = tape.gradient(scaled, self.trainable_weights)
-        self.optimizer.apply_gradients(zip(gradients, self.trainable_weights))
+        loss, terms = self._minimize(lambda: self._step_loss(x, y, training=True))
         return self._track(loss, y, *terms)
 
     def test_step(self, data):

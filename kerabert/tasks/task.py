@@ -260,6 +260,24 @@ class TaskMixin:
             return logs
         return {k: tf.reshape(v, [1]) if v.shape.rank == 0 else v for k, v in logs.items()}
 
+    def _minimize(self, loss_fn):
+        """One optimizer step for tasks whose loss Keras' `compile` cannot express.
+
+        `loss_fn()` returns this replica's mean loss, or a tuple whose first item
+        is it. Keras sums gradients over replicas, so the loss is divided by
+        their number: the step follows the gradient of the global-batch mean.
+        Loss scaling (`mixed_float16`) goes through the optimizer. Returns what
+        `loss_fn` returned.
+        """
+        with tf.GradientTape() as tape:
+            result = loss_fn()
+            loss = result[0] if isinstance(result, tuple) else result
+            replicas = tf.distribute.get_strategy().num_replicas_in_sync
+            scaled = self.optimizer.scale_loss(loss / replicas)
+        gradients = tape.gradient(scaled, self.trainable_weights)
+        self.optimizer.apply_gradients(zip(gradients, self.trainable_weights))
+        return result
+
     def train_step(self, data):
         return self._replica_logs(super().train_step(data))
 

@@ -140,12 +140,7 @@ class XLNetPretrainer(TaskMixin, keras.Model):
 
     def train_step(self, data):
         x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
-        with tf.GradientTape() as tape:
-            loss, accuracy, new_memory = self._loss(x, y, training=True)
-            replicas = tf.distribute.get_strategy().num_replicas_in_sync
-            scaled = self.optimizer.scale_loss(loss / replicas)
-        gradients = tape.gradient(scaled, self.trainable_weights)
-        self.optimizer.apply_gradients(zip(gradients, self.trainable_weights))
+        loss, accuracy, new_memory = self._minimize(lambda: self._loss(x, y, training=True))
         self._update_memory(new_memory)
         return self._track(loss, accuracy)
 

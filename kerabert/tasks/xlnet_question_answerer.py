@@ -102,14 +102,7 @@ class XLNetQuestionAnswerer(QuestionAnswerer):
 
     def train_step(self, data):
         x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
-        with tf.GradientTape() as tape:
-            loss = self._span_loss(x, y, training=True)
-            # Keras sums gradients over replicas; each replica's mean loss is
-            # divided by their number, so the step is that of the global mean.
-            replicas = tf.distribute.get_strategy().num_replicas_in_sync
-            scaled = self.optimizer.scale_loss(loss / replicas)
-        gradients = tape.gradient(scaled, self.trainable_weights)
-        self.optimizer.apply_gradients(zip(gradients, self.trainable_weights))
+        loss = self._minimize(lambda: self._span_loss(x, y, training=True))
         self._loss_tracker.update_state(loss, sample_weight=tf.shape(x["token_ids"])[0])
         return self._replica_logs({"loss": self._loss_tracker.result()})
 
