@@ -109,8 +109,9 @@ class TaskMixin:
 
     def export_to_transformers(self, folder, tokenizer=None):
         """Writes a `transformers` folder (`BertForSequenceClassification`,
-        `BertForQuestionAnswering`, `XLNetForSequenceClassification`,
-        `XLNetForQuestionAnswering`) that `transformers` loads with the class
+        `BertForQuestionAnswering`, `BertForPreTraining`,
+        `XLNetForSequenceClassification`, `XLNetForQuestionAnswering`,
+        `XLNetLMHeadModel`) that `transformers` loads with the class
         named in its config (for XLNet QA use `XLNetForQuestionAnswering`:
         `AutoModelForQuestionAnswering` builds the *Simple* head instead) and
         `AutoTokenizer.from_pretrained(folder)`. The tokenizer defaults to

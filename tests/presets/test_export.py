@@ -10,6 +10,7 @@ import pytest
 import kerabert
 from kerabert.presets.exporters import huggingface_bert
 from tests.conftest import TINY_VOCAB
+from tests.conftest import save_tiny_hf_bert
 
 transformers = pytest.importorskip("transformers")
 torch = pytest.importorskip("torch")
@@ -142,6 +143,48 @@ def test_question_answerer_round_trip(hf_bert_dir, tmp_path):
         theirs = hf_model(**_torch(packed))
     np.testing.assert_allclose(ours["start_logits"].numpy(), theirs.start_logits.numpy(), atol=1e-5)
     np.testing.assert_allclose(ours["end_logits"].numpy(), theirs.end_logits.numpy(), atol=1e-5)
+
+
+def test_pretrainer_round_trip(tmp_path):
+    source = str(tmp_path / "source")
+    save_tiny_hf_bert(source, "BertForPreTraining", seed=3)
+    pretrainer = kerabert.BertPretrainer.from_preset(source, sequence_length=LENGTH,
+                                                     max_predictions_per_seq=6, mask_rate=0.3)
+    # transformers initialises the LayerNorm to (1, 0) and the output bias to 0;
+    # moved off those, a head tensor written under the wrong name shows.
+    rng = np.random.default_rng(0)
+    for variable in pretrainer.head_weights:
+        variable.assign(variable.numpy() + rng.normal(0, 0.5, variable.shape).astype("float32"))
+    out = pretrainer.export_to_transformers(tmp_path / "hf")
+    config = json.loads(open(os.path.join(out, "config.json")).read())
+    assert config["architectures"] == ["BertForPreTraining"]
+    hf_model, info = transformers.BertForPreTraining.from_pretrained(out,
+                                                                     output_loading_info=True)
+    assert not info["missing_keys"] and not info["unexpected_keys"], info
+    hf_model.eval()
+    head = pretrainer.get_layer("mlm_head")
+    decoder = hf_model.cls.predictions.decoder
+    np.testing.assert_array_equal(decoder.weight.detach().numpy(),
+                                  pretrainer.backbone.token_embedding.embeddings.numpy())
+    np.testing.assert_array_equal(decoder.bias.detach().numpy(), head.output_bias.numpy())
+
+    x, _ = pretrainer.preprocessor((TEXTS[:4], TEXTS[1:5]))
+    x = {k: v.numpy() for k, v in x.items()}
+    assert x["masked_positions"].any()
+    with torch.no_grad():
+        theirs = hf_model(**_torch(x))
+    mlm = torch.log_softmax(theirs.prediction_logits, -1).numpy()
+    expected = {
+        "mlm_log_probs": np.take_along_axis(mlm, x["masked_positions"][:, :, None], axis=1),
+        "nsp_log_probs": torch.log_softmax(theirs.seq_relationship_logits, -1).numpy(),
+    }
+    again = kerabert.BertPretrainer.from_preset(out, sequence_length=LENGTH)
+    for a, b in zip(again.weights, pretrainer.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    for model in (pretrainer, again):
+        ours = model(x)
+        for key, value in expected.items():
+            np.testing.assert_allclose(ours[key].numpy(), value, atol=1e-5)
 
 
 def test_export_is_atomic_and_replaces_stale_weights(hf_bert_dir, tmp_path, monkeypatch):

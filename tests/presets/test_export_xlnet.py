@@ -159,6 +159,50 @@ def test_classifier_round_trip(tmp_path):
     np.testing.assert_allclose(again(packed).numpy(), theirs, atol=1e-5)
 
 
+def test_pretrainer_round_trip(tmp_path):
+    source = str(tmp_path / "source")
+    save_tiny_hf_xlnet(source, "XLNetLMHeadModel", seed=3, mem_len=6, reuse_len=3,
+                       bi_data=True)
+    pretrainer = kerabert.XLNetPretrainer.from_preset(source, batch_size=4)
+    # transformers initialises the bias to zeros; moved off them, a bias
+    # written under the wrong name (or not at all) shows.
+    pretrainer.lm_bias.assign(np.random.default_rng(0).normal(size=800).astype("float32"))
+    tokenizer = kerabert.XLNetTokenizer.from_preset(source)
+    with pytest.raises(ValueError, match="needs a tokenizer"):
+        pretrainer.export_to_transformers(tmp_path / "hf")
+    out = pretrainer.export_to_transformers(tmp_path / "hf", tokenizer=tokenizer)
+    config = json.loads(open(os.path.join(out, "config.json")).read())
+    assert config["architectures"] == ["XLNetLMHeadModel"]
+    assert (config["mem_len"], config["reuse_len"], config["bi_data"]) == (6, 3, True)
+    hf_model = _load(transformers.XLNetLMHeadModel, out)
+    np.testing.assert_array_equal(hf_model.lm_loss.weight.detach().numpy(),
+                                  pretrainer.backbone.token_embedding.embeddings.numpy())
+    np.testing.assert_array_equal(hf_model.lm_loss.bias.detach().numpy(),
+                                  pretrainer.lm_bias.numpy())
+
+    # bi_data runs the batch's halves in opposite directions: an even batch.
+    x = _random_inputs(2, batch=4)
+    rng = np.random.default_rng(2)
+    batch, length = x["token_ids"].shape
+    x["perm_mask"] = (rng.random((batch, length, length)) < 0.4).astype("float32")
+    x["target_mapping"] = np.zeros((batch, 3, length), "float32")
+    for b in range(batch):
+        # Real tokens only (row 1 is padded in front).
+        targets = rng.choice(np.arange(4, length), 3, replace=False)
+        x["target_mapping"][b, np.arange(3), targets] = 1.0
+    with torch.no_grad():
+        logits = hf_model(**_torch(x), perm_mask=torch.tensor(x["perm_mask"]),
+                          target_mapping=torch.tensor(x["target_mapping"])).logits
+    expected = torch.log_softmax(logits, -1).numpy()
+    again = kerabert.XLNetPretrainer.from_preset(out, batch_size=4)
+    assert (again.backbone.mem_len, again.backbone.reuse_len, again.backbone.bi_data) == (
+        6, 3, True)
+    for a, b in zip(again.weights, pretrainer.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    for model in (pretrainer, again):
+        np.testing.assert_allclose(model(x)["lm_log_probs"].numpy(), expected, atol=1e-5)
+
+
 def test_question_answerer_round_trip(tmp_path):
     pytest.importorskip("kerabert.tasks.xlnet_question_answerer")
     hf_folder = str(tmp_path / "source")

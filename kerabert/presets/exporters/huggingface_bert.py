@@ -126,6 +126,9 @@ def _head(task):
     if kind == "question_answerer":
         layer = task.get_layer("span_logits")
         return "BertForQuestionAnswering", _dense_tensors(layer, "qa_outputs"), {}
+    if kind == "pretrainer":
+        # The files leave out the decoder, which relies on the tie being kept.
+        return "BertForPreTraining", _pretraining_tensors(task), {"tie_word_embeddings": True}
     raise NotImplementedError(
         f"Exporting a {type(task).__name__} (task kind {kind!r}) to transformers is not "
         "supported yet; export its backbone with task.backbone.export_to_transformers(...).")
@@ -134,6 +137,28 @@ def _head(task):
 def _dense_tensors(layer, name):
     return {name + ".weight": np.ascontiguousarray(_value(layer.kernel).T),
             name + ".bias": _value(layer.bias)}
+
+
+def _layer_norm_tensors(layer, name):
+    return {name + ".weight": _value(layer.gamma), name + ".bias": _value(layer.beta)}
+
+
+def _pretraining_tensors(task):
+    """`cls.*` of `BertForPreTraining` (the reverse of the converter's
+    `_pretraining_heads`)."""
+    head = task.get_layer("mlm_head")
+    if head.token_embedding is not task.backbone.token_embedding:
+        raise ValueError("The masked-LM head's output weights are not the backbone's word "
+                         "embeddings; BertForPreTraining ties the two.")
+    # `cls.predictions.decoder.{weight,bias}` are left out, as transformers'
+    # own save_pretrained does: on loading they are tied to the word embeddings
+    # and to `cls.predictions.bias` (and safetensors refuses shared storage).
+    return {
+        **_dense_tensors(head.dense, "cls.predictions.transform.dense"),
+        **_layer_norm_tensors(head.layer_norm, "cls.predictions.transform.LayerNorm"),
+        "cls.predictions.bias": _value(head.output_bias),
+        **_dense_tensors(task.get_layer("nsp_logits"), "cls.seq_relationship"),
+    }
 
 
 # --- config ------------------------------------------------------------------
@@ -292,7 +317,8 @@ def export_backbone(backbone, tokenizer, folder):
 
 
 def export_task(task, folder, tokenizer=None):
-    """Writes a BERT task as `BertForSequenceClassification` / `BertForQuestionAnswering`."""
+    """Writes a BERT task as `BertForSequenceClassification` /
+    `BertForQuestionAnswering` / `BertForPreTraining`."""
     if tokenizer is None and task.preprocessor is not None:
         tokenizer = task.preprocessor.tokenizer
     _check_tokenizer(tokenizer, task.backbone, "export_to_transformers")

@@ -12,6 +12,10 @@ HF's XLNet always holds one set of relative biases per layer, so a shared-bias
 (`untie_r=False`) backbone is written with a copy in every layer (what HF's own
 TF loader does), under `untie_r: true`.
 
+A pretrainer is written as `XLNetLMHeadModel`; its memory settings (`mem_len`,
+`reuse_len`, `bi_data`) are the backbone's config fields, and its per-replica
+memory state is not written.
+
 A question answerer is written as `XLNetForQuestionAnswering` (the reference's
 beam-search head). Load it with that class: `AutoModelForQuestionAnswering` maps
 xlnet to `XLNetForQuestionAnsweringSimple`, which has a different head and would
@@ -97,6 +101,11 @@ def _head(task):
                bias=False)
         config = {"start_n_top": task.start_n_top, "end_n_top": task.end_n_top}
         return "XLNetForQuestionAnswering", tensors, config
+    if kind == "pretrainer":
+        # `lm_loss.weight` is left out, as transformers' save_pretrained does:
+        # loading ties it to the word embeddings, which needs the tie kept on.
+        tensors["lm_loss.bias"] = _value(task.lm_bias)
+        return "XLNetLMHeadModel", tensors, {"tie_word_embeddings": True}
     raise NotImplementedError(
         f"Exporting a {type(task).__name__} (task kind {kind!r}) to transformers is not "
         "supported yet; export its backbone with task.backbone.export_to_transformers(...).")
@@ -229,7 +238,8 @@ def export_backbone(backbone, tokenizer, folder):
 
 def export_task(task, folder, tokenizer=None):
     """Writes an XLNet task as `XLNetForSequenceClassification` /
-    `XLNetForQuestionAnswering`."""
+    `XLNetForQuestionAnswering` / `XLNetLMHeadModel`. An `XLNetPretrainer` has
+    no preprocessor, so it needs `tokenizer`."""
     if tokenizer is None and task.preprocessor is not None:
         tokenizer = task.preprocessor.tokenizer
     _check_tokenizer(tokenizer, task.backbone, "export_to_transformers")
