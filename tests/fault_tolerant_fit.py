@@ -9,11 +9,11 @@ import json
 import sys
 import time
 
-import numpy as np
-
 import keras
-import kerabert
 from kerabert.callbacks import BackupAndRestore
+from tests.tiny_models import sentiment_data
+from tests.tiny_models import tiny_bert_classifier
+from tests.tiny_models import weight_sums
 
 EPOCHS, BATCHES = 6, 4
 
@@ -34,22 +34,13 @@ class Pace(keras.callbacks.Callback):
 
 
 def main(backup_dir, seconds=0.0):
-    keras.utils.set_random_seed(0)
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "good", "bad", "movie", "cat", "dog", "a"]
-    backbone = kerabert.BertBackbone(vocabulary_size=len(vocab), num_layers=1, num_heads=2,
-                                     hidden_dim=8, intermediate_dim=16, dropout=0.0,
-                                     attention_dropout=0.0)
-    preprocessor = kerabert.BertPreprocessor(kerabert.BertTokenizer(vocab), sequence_length=8)
-    model = kerabert.BertClassifier(backbone, num_classes=2, preprocessor=preprocessor,
-                                    dropout=0.0)
-    model.compile(learning_rate=5e-3)
-    texts = ["good movie", "bad movie", "a good cat", "bad dog"] * BATCHES
-    labels = np.array([1, 0, 1, 0] * BATCHES)
+    model = tiny_bert_classifier(learning_rate=5e-3)
+    texts, labels = sentiment_data(BATCHES)
     pace = Pace(seconds)
     model.fit(texts, labels, batch_size=4, epochs=EPOCHS, shuffle=False, verbose=0,
               callbacks=[BackupAndRestore(backup_dir), pace])
     print(json.dumps({
-        "weights": [float(np.sum(w, dtype=np.float64)) for w in model.get_weights()],
+        "weights": weight_sums(model),
         "iterations": int(model.optimizer.iterations.numpy()),
         "epochs_run": pace.epochs,
     }))

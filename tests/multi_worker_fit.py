@@ -13,29 +13,28 @@ import tensorflow as tf
 
 import keras
 import kerabert
+from tests.tiny_models import sentiment_data
+from tests.tiny_models import tiny_bert_classifier
+from tests.tiny_models import weight_sums
 
 GLOBAL_BATCH = 8
 
 
 def classifier_run(strategy):
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "good", "bad", "movie", "cat", "dog", "a"]
-    texts = ["good movie", "bad movie", "a good cat", "bad dog"] * 4
-    labels = np.array([1, 0, 1, 0] * 4)
+    texts, labels = sentiment_data(4)
     with strategy.scope():
-        keras.utils.set_random_seed(0)
-        backbone = kerabert.BertBackbone(vocabulary_size=len(vocab), num_layers=1, num_heads=2,
-                                         hidden_dim=8, intermediate_dim=16, dropout=0.0,
-                                         attention_dropout=0.0)
-        preprocessor = kerabert.BertPreprocessor(kerabert.BertTokenizer(vocab), sequence_length=8)
-        model = kerabert.BertClassifier(backbone, num_classes=2, preprocessor=preprocessor,
-                                        dropout=0.0)
-        model.compile(learning_rate=1e-2)
-    initial = [float(np.sum(w, dtype=np.float64)) for w in model.get_weights()]
-    dataset = tf.data.Dataset.from_tensor_slices((texts, labels)).batch(GLOBAL_BATCH)
+        model = tiny_bert_classifier(learning_rate=1e-2)
+    initial = weight_sums(model)
+    history = model.fit(_sharded(tf.data.Dataset.from_tensor_slices((texts, labels))), epochs=3,
+                        verbose=0)
+    return _summary(strategy, model, history, initial)
+
+
+def _sharded(dataset):
+    """Global batches that each worker splits by element (half a batch each)."""
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    history = model.fit(dataset.with_options(options), epochs=3, verbose=0)
-    return _summary(strategy, model, history, initial)
+    return dataset.batch(GLOBAL_BATCH).with_options(options)
 
 
 def pretrainer_run(strategy):
@@ -55,18 +54,14 @@ def pretrainer_run(strategy):
                                          attention_dropout=0.0, max_sequence_length=length)
         model = kerabert.BertPretrainer(backbone)
         model.compile(learning_rate=1e-2, num_train_steps=6, warmup_ratio=0.0)
-    initial = [float(np.sum(w, dtype=np.float64)) for w in model.get_weights()]
-    dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(GLOBAL_BATCH)
-    options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    history = model.fit(dataset.with_options(options), epochs=3, verbose=0)
+    initial = weight_sums(model)
+    history = model.fit(_sharded(tf.data.Dataset.from_tensor_slices((x, y))), epochs=3, verbose=0)
     return _summary(strategy, model, history, initial)
 
 
 def _summary(strategy, model, history, initial):
     return {"replicas": strategy.num_replicas_in_sync, "loss": history.history["loss"],
-            "initial": initial,
-            "weights": [float(np.sum(w, dtype=np.float64)) for w in model.get_weights()]}
+            "initial": initial, "weights": weight_sums(model)}
 
 
 def main(mode):
