@@ -160,8 +160,6 @@ def run(args):
         config = load_config(args.config)
         with console.status("Building the model and the data pipeline ..."):
             model, dataset, steps = build(config)
-            import tensorflow as tf
-
             model(next(iter(dataset))[0])  # built before a backup is restored into it
     except (ValueError, FileNotFoundError) as error:
         console.print(f"[red]error:[/] {error}")
@@ -187,5 +185,4 @@ def run(args):
     console.print(f"Saved to {os.path.abspath(config['output_dir'])}: load the backbone with "
                   f"{'Bert' if config['model'] == 'bert' else 'XLNet'}Backbone.from_preset(...) "
                   "or fine-tune it with a task's from_preset(...).")
-    del tf
     return 0
