@@ -322,3 +322,17 @@ def test_malformed_handles(handle):
 def test_parse_handle():
     assert hub.parse_hf_handle("hf://a/b") == ("a/b", None)
     assert hub.parse_hf_handle("hf://a/b@refs/pr/1") == ("a/b", "refs/pr/1")
+
+
+def test_push_xlnet_question_answerer_then_load(fake_hub, tmp_path):
+    from tests.conftest import save_tiny_hf_xlnet
+
+    save_tiny_hf_xlnet(str(tmp_path / "hf"), "XLNetForQuestionAnswering", seed=3)
+    qa = kerabert.XLNetQuestionAnswerer.from_preset(str(tmp_path / "hf"), sequence_length=32)
+    qa.push_to_hub("alice/xlnet-qa", token=WRITE_TOKEN, metrics={"f1": 1.0})
+    card = _front_matter(fake_hub.repos["alice/xlnet-qa"].files["README.md"].decode())
+    assert card["pipeline_tag"] == "question-answering"
+    loaded = kerabert.XLNetQuestionAnswerer.from_preset("hf://alice/xlnet-qa")
+    question, context = "Who paid?", "In 1990, the boy paid 3,500 yen."
+    assert loaded.answer(question=question, context=context) == qa.answer(question=question,
+                                                                           context=context)
