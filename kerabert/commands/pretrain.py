@@ -22,6 +22,7 @@ The config is one JSON object; every key but `model`, `data.files` and
     }
 """
 
+import argparse
 import json
 import os
 
@@ -33,9 +34,9 @@ DEFAULT_TRAINING = {"batch_size": 32, "steps_per_epoch": 1000, "epochs": 1,
 
 def register(commands):
     parser = commands.add_parser(
-        "pretrain", help="pretrain BERT (MLM + NSP) or XLNet (permutation LM) from text")
-    parser.add_argument("--config", required=True, help="a JSON file (see `kerabert pretrain -h`)")
-    parser.epilog = __doc__
+        "pretrain", help="pretrain BERT (MLM + NSP) or XLNet (permutation LM) from text",
+        epilog=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", required=True, help="a JSON file, described below")
     parser.set_defaults(run=run)
 
 
