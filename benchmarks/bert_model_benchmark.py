@@ -45,57 +45,16 @@ about the machine's load than about HF. TF's own thread pool is not affected.
 A competitor that fails (e.g. XLA not supported) is printed as "failed: ...".
 """
 
-import argparse
-import gc
 import os
-import platform
-import statistics
 import sys
 import time
-import traceback
 
-os.environ.setdefault("USE_TF", "0")
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if __package__:  # python -m benchmarks.bert_model_benchmark
+    from . import common
+else:  # python benchmarks/bert_model_benchmark.py
+    import common  # also sets USE_TF=0, KERAS_BACKEND, TF_CPP_MIN_LOG_LEVEL
 
 COMPETITORS = ("kerabert", "keras-hub", "hf")
-
-
-def cpu_count():
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
-def print_environment(args):
-    import keras
-    import keras_hub
-    import numpy as np
-    import tensorflow as tf
-    import torch
-    import transformers
-
-    import kerabert
-
-    print("== Environment ==")
-    print(f"python {platform.python_version()} on {platform.platform()}")
-    print(f"CPU cores available: {cpu_count()} (os.cpu_count()={os.cpu_count()})")
-    try:
-        print(f"load average (1/5/15 min): {tuple(round(x, 2) for x in os.getloadavg())}")
-    except OSError:
-        pass
-    print(f"kerabert {kerabert.__version__} | tensorflow {tf.__version__} | keras "
-          f"{keras.__version__} (backend {keras.backend.backend()}) | keras-hub "
-          f"{keras_hub.__version__}")
-    print(f"torch {torch.__version__} (threads {torch.get_num_threads()}) | transformers "
-          f"{transformers.__version__} | numpy {np.__version__}")
-    print(f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')} | "
-          f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '(unset)')}")
-    print(f"TF intra/inter-op threads: {tf.config.threading.get_intra_op_parallelism_threads()}"
-          f"/{tf.config.threading.get_inter_op_parallelism_threads()} (0 = all cores); "
-          f"GPUs visible to TF: {len(tf.config.list_physical_devices('GPU'))}")
-    print()
 
 
 def make_inputs(batch, length, vocab, seed=0):
@@ -110,12 +69,6 @@ def make_inputs(batch, length, vocab, seed=0):
     segment_ids = ((positions >= split) * mask).astype("int32")
     labels = rng.integers(0, 2, size=batch).astype("int32")
     return {"token_ids": token_ids, "segment_ids": segment_ids, "padding_mask": mask}, labels
-
-
-def count_params(weights):
-    import numpy as np
-
-    return int(sum(np.prod(w.shape) for w in weights))
 
 
 # --- competitors ---------------------------------------------------------------------
@@ -155,7 +108,7 @@ def build_keras(name, cfg, inputs, labels, xla_modes, modes):
 
     runners = {}
     if "forward" in modes:
-        params = count_params(backbone.weights)
+        params = common.count_params(backbone.weights)
         for jit in xla_modes:
             fn = tf.function(lambda inp: backbone(inp, training=False), jit_compile=jit)
 
@@ -179,7 +132,7 @@ def build_keras(name, cfg, inputs, labels, xla_modes, modes):
                 classifier.train_on_batch(x, y)
 
             runners[("train", name, jit)] = (
-                step, count_params(classifier.trainable_weights), None)
+                step, common.count_params(classifier.trainable_weights), None)
     return runners
 
 
@@ -210,76 +163,28 @@ def build_hf(cfg, inputs, labels, modes, tag=None):
                 model.bert(**t).pooler_output.numpy()
 
         runners[("forward", "hf", tag)] = (
-            forward, count_params(list(model.bert.parameters())), note)
+            forward, common.count_params(list(model.bert.parameters())), note)
     if "train" in modes:
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-5)
-
-        def train():
-            model.train()
-            optimizer.zero_grad(set_to_none=True)
-            loss = model(**t, labels=y).loss
-            loss.backward()
-            optimizer.step()
-            loss.item()
-
+        train = common.torch_train_step(model, optimizer, {**t, "labels": y})
         runners[("train", "hf", tag)] = (
-            train, count_params(list(model.parameters())), note)
+            train, common.count_params(list(model.parameters())), note)
     return runners
-
-
-def rss_gb():
-    """Current resident memory of this process (Linux), in GB."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1e6
-    except OSError:
-        pass
-    return float("nan")
-
-
-def release_memory():
-    """Frees what the last phase left: Keras state, garbage, and glibc's free lists."""
-    import keras
-
-    keras.backend.clear_session()
-    gc.collect()
-    try:  # return freed heap to the OS so the next phase can't stack on top of it
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except Exception:
-        pass
-
-
-def peak_rss_gb():
-    try:
-        import resource
-
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # KiB on Linux
-    except Exception:
-        return float("nan")
 
 
 # --- report --------------------------------------------------------------------------
 
-LABELS = {"kerabert": "kerabert", "keras-hub": "keras-hub", "hf": "HF torch"}
-
 
 def print_tables(results, batch, phases):
-    def stats(key):
+    def timed(key):
         r = results.get(key)
-        return None if r is None else r.get("stats")
+        return r if r and r.get("times") else None
 
-    def ratio(stats_a, stats_b, field):
-        if not stats_a or not stats_b:
-            return None
-        return stats_b[field] / stats_a[field]  # throughput ratio = inverse time ratio
-
-    def pair(stats_a, stats_b):
-        med, best = ratio(stats_a, stats_b, "median"), ratio(stats_a, stats_b, "min")
-        return "-" if med is None else f"{med:.2f}/{best:.2f}"
+    def pair(r, other):
+        if not r or not other:
+            return "-"
+        med, best = common.speedup(r, other)
+        return f"{med:.2f}/{best:.2f}"
 
     titles = {"forward": "Forward (inference, training=False)",
               "train": "Train step (forward + backward + Adam update, dropout on)"}
@@ -288,33 +193,27 @@ def print_tables(results, batch, phases):
         if not mode_phases:
             continue
         print(f"== {titles[mode]}: batch {batch} ==")
-        header = (f"{'model':<11}{'XLA':<5}{'ex/s med':>9}{'ex/s best':>10}{'ms med':>9}"
-                  f"{'ms best':>9}{'1st call s':>11}{'vs keras-hub':>14}{'vs HF':>11}  notes")
-        print(header)
-        print("-" * len(header))
+        common.print_header("ex/s", [("vs keras-hub", 14), ("vs HF", 11)])
         for _, xla_modes, tag in mode_phases:
-            hf = stats((mode, "hf", tag))
+            hf = timed((mode, "hf", tag))
             order = [(n, j) for n in ("kerabert", "keras-hub") for j in xla_modes]
             order.append(("hf", tag))
             for name, jit in order:
                 r = results.get((mode, name, jit))
                 if r is None:
                     continue
-                xla = "-" if name == "hf" else ("on" if jit else "off")
-                prefix = f"{LABELS[name]:<11}{xla:<5}"
+                prefix = common.row_prefix(name, None if name == "hf" else jit)
                 if r.get("error") is not None:
                     print(f"{prefix}failed: {r['error']}")
                     continue
-                s = r["stats"]
-                vs_hub = pair(s, stats((mode, "keras-hub", jit))) if name == "kerabert" else "-"
-                vs_hf = pair(s, hf) if name != "hf" else "-"
+                vs_hub = pair(r, timed((mode, "keras-hub", jit))) if name == "kerabert" else "-"
+                vs_hf = pair(r, hf) if name != "hf" else "-"
                 notes = f"{r['params'] / 1e6:.1f}M params"
                 if r.get("note"):
                     notes += f", {r['note']}"
                 if len(mode_phases) > 1 and name == "hf":
                     notes += f", timed beside the XLA-{'on' if tag else 'off'} rows"
-                print(f"{prefix}{batch / s['median']:>9.2f}{batch / s['min']:>10.2f}"
-                      f"{s['median'] * 1e3:>9.0f}{s['min'] * 1e3:>9.0f}{s['first']:>11.1f}"
+                print(f"{prefix}{common.timing_cells(batch, r, 'ex/s')}"
                       f"{vs_hub:>14}{vs_hf:>11}  {notes}")
         print()
     print("ex/s med|best = batch / median|fastest timed step. Ratios are throughput ratios "
@@ -325,45 +224,24 @@ def print_tables(results, batch, phases):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--seq-len", type=int, default=128)
-    parser.add_argument("--layers", type=int, default=12)
-    parser.add_argument("--hidden", type=int, default=768)
-    parser.add_argument("--heads", type=int, default=12)
-    parser.add_argument("--intermediate", type=int, default=3072)
-    parser.add_argument("--vocab", type=int, default=30522)
-    parser.add_argument("--warmup", type=int, default=1,
-                        help="untimed steps per measurement (>= 1; the first is reported)")
-    parser.add_argument("--steps", type=int, default=5,
-                        help="timed round-robin rounds (one step of every competitor each)")
-    parser.add_argument("--only", default=",".join(COMPETITORS),
-                        help=f"comma-separated subset of {','.join(COMPETITORS)}")
+    parser = common.make_parser(
+        __doc__, COMPETITORS, batch_flag="--batch-size",
+        warmup_help="untimed steps per measurement (>= 1; the first is reported)",
+        steps_help="timed round-robin rounds (one step of every competitor each)")
     parser.add_argument("--modes", default="forward,train", help="forward,train or one")
     parser.add_argument("--no-xla", action="store_true", help="skip the XLA runs")
     parser.add_argument("--xla-only", action="store_true", help="skip the non-XLA Keras runs")
-    parser.add_argument("--torch-threads", type=int, default=cpu_count(),
+    parser.add_argument("--torch-threads", type=int, default=common.cpu_count(),
                         help="torch.set_num_threads (default: the core count)")
     parser.add_argument("--omp-wait-policy", default=os.environ.get("OMP_WAIT_POLICY", "PASSIVE"),
                         choices=("PASSIVE", "ACTIVE", "unset"),
                         help="OMP_WAIT_POLICY for PyTorch's OpenMP pool (default PASSIVE, or "
                              "the environment's). With other load on the cores, libgomp's "
                              "default spinning made HF several times slower here.")
-    parser.add_argument("--quick", action="store_true",
-                        help="4 layers, hidden 256, 4 heads, intermediate 1024; 1 warm-up + 5 steps")
-    args = parser.parse_args(argv)
-    # libgomp reads this when torch is first imported, which happens below.
-    if args.omp_wait_policy == "unset":
-        os.environ.pop("OMP_WAIT_POLICY", None)
-    else:
-        os.environ["OMP_WAIT_POLICY"] = args.omp_wait_policy
-    if args.quick:
-        args.layers, args.hidden, args.heads, args.intermediate = 4, 256, 4, 1024
-        args.warmup, args.steps = 1, 5
-    only = [c.strip() for c in args.only.split(",") if c.strip()]
-    bad = [c for c in only if c not in COMPETITORS]
-    if bad:
-        parser.error(f"unknown competitor(s) {bad}; choose from {COMPETITORS}")
+    args, only = common.parse_args(
+        parser, argv, COMPETITORS, threads=False,
+        quick=dict(layers=4, hidden=256, heads=4, intermediate=1024, warmup=1, steps=5),
+        quick_help="4 layers, hidden 256, 4 heads, intermediate 1024; 1 warm-up + 5 steps")
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     if any(m not in ("forward", "train") for m in modes):
         parser.error("--modes takes forward and/or train")
@@ -373,16 +251,10 @@ def main(argv=None):
     if args.xla_only:
         xla_modes = [True]
 
-    import torch
-
-    torch.set_num_threads(args.torch_threads)
-    import keras
-
-    keras.utils.set_random_seed(0)
-    print_environment(args)
-
-    cfg = {"layers": args.layers, "hidden": args.hidden, "heads": args.heads,
-           "intermediate": args.intermediate, "vocab": args.vocab}
+    # Sets OMP_WAIT_POLICY before torch is first imported (libgomp reads it then);
+    # TF's thread pool is left at its default.
+    cfg = common.setup(args, args.torch_threads, tf_threads=False,
+                       omp_wait_policy=args.omp_wait_policy, detailed=True)
     print("== Setup ==")
     print(f"model: {args.layers} layers, hidden {args.hidden}, {args.heads} heads, "
           f"intermediate {args.intermediate}, vocab {args.vocab}, float32, gelu (erf)")
@@ -394,18 +266,11 @@ def main(argv=None):
 
     inputs, labels = make_inputs(args.batch_size, args.seq_len, args.vocab)
     results = {}
-
-    def fail(key, error):
-        lines = f"{type(error).__name__}: {error}".strip().splitlines()
-        message = lines[0][:200] if lines else type(error).__name__
-        if os.environ.get("BENCH_TRACEBACK"):
-            traceback.print_exception(error)
-        print(f"    failed: {message}", flush=True)
-        results[key] = {"error": message}
+    fail = common.make_fail(results, label=None)
 
     def describe(key):
         mode, name, jit = key
-        xla = "" if jit is None else f", XLA {'on' if jit else 'off'}"
+        xla = "" if name == "hf" else f", XLA {'on' if jit else 'off'}"
         return f"{name} {mode}{xla}"
 
     def run_phase(mode, phase_xla, tag):
@@ -428,45 +293,17 @@ def main(argv=None):
                     fail(key, value)
                 else:
                     runners[key] = value
-            print(f"    built in {time.perf_counter() - t0:.1f} s (RSS now {rss_gb():.1f} GB)",
-                  flush=True)
+            print(f"    built in {time.perf_counter() - t0:.1f} s "
+                  f"(RSS now {common.rss_gb():.1f} GB)", flush=True)
 
         print(f"  warm-up: {args.warmup} step(s) each; the first is reported as '1st call s'")
-        for key in list(runners):
-            step, params, note = runners[key]
-            print(f"  {describe(key)} ...", flush=True)
-            try:
-                t0 = time.perf_counter()
-                step()
-                first = time.perf_counter() - t0
-                for _ in range(args.warmup - 1):
-                    step()
-            except Exception as e:
-                fail(key, e)
-                del runners[key]
-                continue
-            results[key] = {"first": first, "times": [], "params": params, "note": note}
-            print(f"    1st call {first:.1f} s (RSS now {rss_gb():.1f} GB)", flush=True)
-
+        common.warm_up(runners, args.warmup, results, fail,
+                       announce=lambda key: f"  {describe(key)} ...",
+                       report=lambda key, r: f"    1st call {r['first']:.1f} s "
+                                             f"(RSS now {common.rss_gb():.1f} GB)")
         print(f"  timed: {args.steps} round(s), each timing one step of every competitor")
-        for r in range(args.steps):
-            t0 = time.perf_counter()
-            for key in list(runners):
-                try:
-                    t1 = time.perf_counter()
-                    runners[key][0]()
-                    results[key]["times"].append(time.perf_counter() - t1)
-                except Exception as e:
-                    fail(key, e)
-                    del runners[key]
-            print(f"  round {r + 1}/{args.steps}: {time.perf_counter() - t0:.1f} s",
-                  flush=True)
+        common.timed_rounds(runners, args.steps, results, fail)
         runners.clear()
-
-    def describe(key):
-        mode, name, jit = key
-        xla = "" if name == "hf" else f", XLA {'on' if jit else 'off'}"
-        return f"{name} {mode}{xla}"
 
     # Phases: the forward pass of everything together (small memory); the train
     # step in one phase per XLA setting (keeps peak memory ~half of all at once;
@@ -483,25 +320,19 @@ def main(argv=None):
         print(f"== Phase: {mode}{label} ==")
         run_phase(mode, phase_xla, tag)
         # Free the phase's models (its frames are gone now) before the next one.
-        release_memory()
-        print(f"  (RSS after freeing the phase: {rss_gb():.1f} GB)", flush=True)
-    for key, r in results.items():
-        times = r.get("times")
-        if times:
-            r["stats"] = {"median": statistics.median(times), "min": min(times),
-                          "first": r["first"]}
-        elif "error" not in r:
+        common.release_memory()
+        print(f"  (RSS after freeing the phase: {common.rss_gb():.1f} GB)", flush=True)
+    for r in results.values():
+        if not r.get("times") and "error" not in r:
             r["error"] = "no timed step completed"
 
-    print(f"total {time.perf_counter() - start:.0f} s; peak RSS {peak_rss_gb():.1f} GB")
-    try:
-        print(f"load average at the end (1/5/15 min): "
-              f"{tuple(round(x, 2) for x in os.getloadavg())}")
-    except OSError:
-        pass
+    print(f"total {time.perf_counter() - start:.0f} s; peak RSS {common.peak_rss_gb():.1f} GB")
+    load = common.load_average()
+    if load is not None:
+        print(f"load average at the end (1/5/15 min): {load}")
     print()
     print_tables(results, args.batch_size, phases)
-    print(f"Note: measured on a shared {cpu_count()}-core CPU machine; other processes "
+    print(f"Note: measured on a shared {common.cpu_count()}-core CPU machine; other processes "
           "(e.g. test runs) may have competed for the cores, so absolute figures are "
           "noisy; the ratios come from one process and one run.")
     return 0

@@ -60,62 +60,20 @@ A competitor that fails (e.g. XLA not supported) is printed as "failed: ...";
 BENCH_TRACEBACK=1 prints its traceback.
 """
 
-import argparse
-import gc
 import os
-import platform
 import statistics
 import sys
 import tempfile
 import time
-import traceback
 
-os.environ.setdefault("USE_TF", "0")
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if __package__:  # python -m benchmarks.pretraining_benchmark
+    from . import common
+else:  # python benchmarks/pretraining_benchmark.py
+    import common  # also sets USE_TF=0, KERAS_BACKEND, TF_CPP_MIN_LOG_LEVEL
 
 COMPETITORS = ("kerabert", "keras-hub", "hf")
-LABELS = {"kerabert": "kerabert", "keras-hub": "keras-hub", "hf": "HF torch"}
+LABELS = common.LABELS
 LEARNING_RATE, WEIGHT_DECAY = 1e-4, 0.01
-
-
-def cpu_count():
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
-def rss_gb():
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1e6
-    except OSError:
-        pass
-    return float("nan")
-
-
-def release_memory():
-    """Frees the last phase's Keras models and returns glibc's free lists to the OS, so
-    the next phase does not stack on top of them (BERT-base: ~10 GB RSS otherwise)."""
-    import keras
-
-    keras.backend.clear_session()
-    gc.collect()
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except Exception:  # not glibc
-        pass
-
-
-def count_params(weights):
-    import numpy as np
-
-    return int(sum(np.prod(tuple(w.shape)) for w in weights))
 
 
 def make_batch(batch, length, predictions, vocab, seed=0):
@@ -193,13 +151,7 @@ def build_hf(hf_model, x, y, with_probe=True):
     optimizer = torch.optim.AdamW(hf_model.parameters(), lr=LEARNING_RATE,
                                   weight_decay=WEIGHT_DECAY)
 
-    def step():
-        hf_model.train()
-        optimizer.zero_grad(set_to_none=True)
-        loss = hf_model(**t).loss
-        loss.backward()
-        optimizer.step()
-        return loss.item()
+    step = common.torch_train_step(hf_model, optimizer, t)
 
     def probe():
         hf_model.eval()
@@ -207,7 +159,7 @@ def build_hf(hf_model, x, y, with_probe=True):
             return float(hf_model(**t).loss)
 
     note = f"MLM+NSP, AdamW, attn={getattr(hf_model.config, '_attn_implementation', '?')}"
-    return {("hf", None): (step, count_params(list(hf_model.parameters())), note,
+    return {("hf", None): (step, common.count_params(list(hf_model.parameters())), note,
                            probe if with_probe else None)}
 
 
@@ -260,74 +212,34 @@ def build_keras(name, folder, cfg, x, y, xla_modes):
                     ty["masked_ids"], logits, sample_weight=ty["masked_weights"]))
 
             note = "MLM only (no NSP head), AdamW, random weights"
-        runners[(name, jit)] = (step, count_params(model.trainable_weights), note, probe)
+        runners[(name, jit)] = (step, common.count_params(model.trainable_weights), note, probe)
     return runners
 
 
 # --- timing ------------------------------------------------------------------------
 
 
-def describe(key):
-    name, jit = key
-    return name if jit is None else f"{name} (XLA {'on' if jit else 'off'})"
-
-
-def run_phase(runners, warmup, steps, results, fail):
-    for key in list(runners):
-        step, params, note, probe = runners[key]
-        print(f"  warm-up {describe(key)} ...", flush=True)
-        try:
-            initial_loss = probe() if probe is not None else None
-            t0 = time.perf_counter()
-            step()
-            first = time.perf_counter() - t0
-            for _ in range(warmup - 1):
-                step()
-        except Exception as e:
-            fail(key, e)
-            del runners[key]
-            continue
-        results[key] = {"first": first, "times": [], "params": params, "note": note,
-                        "initial_loss": initial_loss}
-        loss = "" if initial_loss is None else f"initial loss {initial_loss:.5f}; "
-        print(f"    {loss}1st step {first:.1f} s (RSS {rss_gb():.1f} GB)", flush=True)
-    for r in range(steps):
-        t0 = time.perf_counter()
-        for key in list(runners):
-            try:
-                t1 = time.perf_counter()
-                loss = runners[key][0]()
-                results[key]["times"].append(time.perf_counter() - t1)
-                results[key]["last_loss"] = loss
-            except Exception as e:
-                fail(key, e)
-                del runners[key]
-        print(f"  round {r + 1}/{steps}: {time.perf_counter() - t0:.1f} s", flush=True)
-    runners.clear()
+def first_step_line(key, result):
+    """The line after a warm-up; the probe is the batch's loss on the initial weights."""
+    loss = "" if result["probe"] is None else f"initial loss {result['probe']:.5f}; "
+    return f"    {loss}1st step {result['first']:.1f} s (RSS {common.rss_gb():.1f} GB)"
 
 
 def print_table(results, batch, phases):
     print(f"== Pretraining train step (forward + backward + AdamW, dropout on): "
           f"batch {batch} ==")
-    header = (f"{'model':<11}{'XLA':<5}{'seq/s med':>10}{'seq/s best':>11}{'ms med':>9}"
-              f"{'ms best':>9}{'1st call s':>11}{'params':>9}  notes")
-    print(header)
-    print("-" * len(header))
+    common.print_header("seq/s", [("params", 9)])
     for tag in phases:
         for key, r in results[tag].items():
-            name, jit = key
-            xla = "-" if jit is None else ("on" if jit else "off")
-            prefix = f"{LABELS[name]:<11}{xla:<5}"
+            prefix = common.row_prefix(*key)
             if "error" in r:
                 print(f"{prefix}failed: {r['error']}")
                 continue
-            t = r["times"]
-            med, best = statistics.median(t), min(t)
             note = r["note"]
-            if name == "hf" and len(phases) > 1:
+            if key[0] == "hf" and len(phases) > 1:
                 note += f"; timed beside the XLA-{'on' if tag else 'off'} rows"
-            print(f"{prefix}{batch / med:>10.2f}{batch / best:>11.2f}{med * 1e3:>9.0f}"
-                  f"{best * 1e3:>9.0f}{r['first']:>11.1f}{r['params'] / 1e6:>8.1f}M  {note}")
+            print(f"{prefix}{common.timing_cells(batch, r, 'seq/s')}"
+                  f"{r['params'] / 1e6:>8.1f}M  {note}")
     print()
     lines = []
     for tag in phases:
@@ -340,12 +252,9 @@ def print_table(results, batch, phases):
                 other = ok.get(other_key)
                 if other is None or other_key == key:
                     continue
-                med = statistics.median(other["times"]) / statistics.median(r["times"])
-                best = min(other["times"]) / min(r["times"])
-                xla = " XLA" if key[1] else ""
-                other_xla = " XLA" if other_key[1] else ""
-                lines.append(f"  {LABELS[key[0]]}{xla} / {label}{other_xla}: {med:.2f}x "
-                             f"(median), {best:.2f}x (best)")
+                xla, other_xla = (" XLA" if k[1] else "" for k in (key, other_key))
+                lines.append(common.ratio_line(f"{LABELS[key[0]]}{xla}", r,
+                                               f"{label}{other_xla}", other))
     if lines:
         print("throughput ratios (>1 = the first is faster; same phase, round-robin):")
         print("\n".join(lines))
@@ -358,9 +267,9 @@ def print_table(results, batch, phases):
                   f"(median, different phases)")
     print()
     for tag in phases:
-        ours = results[tag].get(("kerabert", tag), {}).get("initial_loss")
-        theirs = results[tag].get(("hf", None), {}).get("initial_loss")
-        hub = results[tag].get(("keras-hub", tag), {}).get("initial_loss")
+        ours = results[tag].get(("kerabert", tag), {}).get("probe")
+        theirs = results[tag].get(("hf", None), {}).get("probe")
+        hub = results[tag].get(("keras-hub", tag), {}).get("probe")
         if ours is not None and theirs is not None:
             print(f"same weights, same batch, dropout off, before any step (XLA "
                   f"{'on' if tag else 'off'} phase): kerabert loss {ours:.6f}, HF loss "
@@ -370,66 +279,24 @@ def print_table(results, batch, phases):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--layers", type=int, default=12)
-    parser.add_argument("--hidden", type=int, default=768)
-    parser.add_argument("--heads", type=int, default=12)
-    parser.add_argument("--intermediate", type=int, default=3072)
-    parser.add_argument("--vocab", type=int, default=30522)
-    parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--seq-len", type=int, default=128)
+    parser = common.make_parser(__doc__, COMPETITORS)
     parser.add_argument("--predictions", type=int, default=20,
                         help="masked positions per sequence (max_predictions_per_seq)")
-    parser.add_argument("--warmup", type=int, default=1,
-                        help="untimed steps per competitor (>= 1; the first is reported)")
-    parser.add_argument("--steps", type=int, default=5, help="timed round-robin rounds")
     parser.add_argument("--no-xla", action="store_true", help="skip the XLA phase")
     parser.add_argument("--xla-only", action="store_true", help="skip the non-XLA phase")
-    parser.add_argument("--only", default=",".join(COMPETITORS),
-                        help=f"comma-separated subset of {','.join(COMPETITORS)}")
-    parser.add_argument("--threads", type=int, default=cpu_count(),
-                        help="TF intra-op threads and torch.set_num_threads (default: cores)")
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke test: 2 layers, hidden 256, 4 heads, intermediate 1024, "
-                             "vocab 5000, batch 4, seq len 64, 10 predictions, 2 steps")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.layers, args.hidden, args.heads, args.intermediate = 2, 256, 4, 1024
-        args.vocab, args.batch, args.seq_len, args.predictions, args.steps = 5000, 4, 64, 10, 2
-    only = [c.strip() for c in args.only.split(",") if c.strip()]
-    if not only or any(c not in COMPETITORS for c in only):
-        parser.error(f"--only takes a subset of {COMPETITORS}")
+    args, only = common.parse_args(
+        parser, argv, COMPETITORS,
+        quick=dict(layers=2, hidden=256, heads=4, intermediate=1024, vocab=5000, batch=4,
+                   seq_len=64, predictions=10, steps=2),
+        quick_help="smoke test: 2 layers, hidden 256, 4 heads, intermediate 1024, "
+                   "vocab 5000, batch 4, seq len 64, 10 predictions, 2 steps")
     if args.warmup < 1:
         parser.error("--warmup must be at least 1")
     phases = [jit for jit in (False, True)
               if not (jit and args.no_xla) and not (not jit and args.xla_only)]
     if not phases:
         parser.error("--no-xla and --xla-only leave nothing to run")
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read when torch loads
-
-    import tensorflow as tf
-
-    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-    import torch
-
-    torch.set_num_threads(args.threads)
-    import keras
-    import keras_hub
-    import transformers
-
-    import kerabert
-
-    keras.utils.set_random_seed(0)
-    print("== Environment ==")
-    print(f"python {platform.python_version()} | {cpu_count()} cores | kerabert "
-          f"{kerabert.__version__} | tensorflow {tf.__version__} | keras {keras.__version__} | "
-          f"keras-hub {keras_hub.__version__} | torch {torch.__version__} | transformers "
-          f"{transformers.__version__}")
-    print(f"threads: TF intra-op {tf.config.threading.get_intra_op_parallelism_threads()}, "
-          f"torch {torch.get_num_threads()}; OMP_WAIT_POLICY="
-          f"{os.environ.get('OMP_WAIT_POLICY')}; load average {os.getloadavg()}")
-    cfg = {"layers": args.layers, "hidden": args.hidden, "heads": args.heads,
-           "intermediate": args.intermediate, "vocab": args.vocab}
+    cfg = common.setup(args, args.threads)
     print(f"model: {args.layers} layers, hidden {args.hidden}, {args.heads} heads, "
           f"intermediate {args.intermediate}, vocab {args.vocab}, float32, gelu; batch "
           f"{args.batch} x seq len {args.seq_len}, {args.predictions} masked positions; "
@@ -450,15 +317,7 @@ def main(argv=None):
         for tag in phases:
             print(f"== Phase: XLA {'on' if tag else 'off'} (+ HF) ==", flush=True)
             results[tag], runners = {}, {}
-
-            def fail(key, error, tag=tag):
-                if os.environ.get("BENCH_TRACEBACK"):
-                    traceback.print_exception(error)
-                lines = f"{type(error).__name__}: {error}".strip().splitlines()
-                message = lines[0][:200] if lines else type(error).__name__
-                print(f"    {describe(key)} failed: {message}", flush=True)
-                results[tag][key] = {"error": message}
-
+            fail = common.make_fail(results[tag])
             for name in only:
                 print(f"  building {name} ...", flush=True)
                 t0 = time.perf_counter()
@@ -470,13 +329,14 @@ def main(argv=None):
                         runners.update(build_keras(name, folder, cfg, x, y, [tag]))
                 except Exception as e:
                     fail((name, None if name == "hf" else tag), e)
-                print(f"    built in {time.perf_counter() - t0:.1f} s (RSS {rss_gb():.1f} GB)",
-                      flush=True)
-            run_phase(runners, args.warmup, args.steps, results[tag], fail)
+                print(f"    built in {time.perf_counter() - t0:.1f} s "
+                      f"(RSS {common.rss_gb():.1f} GB)", flush=True)
+            common.run_phase(runners, args.warmup, args.steps, results[tag], fail,
+                             report=first_step_line)
             if ("hf", None) in results[tag] and "error" not in results[tag][("hf", None)]:
-                results[tag][("hf", None)]["initial_loss"] = initial_hf_loss
-            release_memory()
-            print(f"  (RSS after freeing the phase: {rss_gb():.1f} GB)", flush=True)
+                results[tag][("hf", None)]["probe"] = initial_hf_loss
+            common.release_memory()
+            print(f"  (RSS after freeing the phase: {common.rss_gb():.1f} GB)", flush=True)
     print(f"total {time.perf_counter() - start:.0f} s; load average at the end "
           f"{os.getloadavg()}")
     print()

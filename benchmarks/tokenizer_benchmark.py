@@ -173,7 +173,7 @@ def main(argv=None):
             return [x for x in ds]
         return run
 
-    def hf(method_name):
+    def hf_method(method_name):
         method = getattr(hf_tok, method_name)  # AttributeError -> reported as failed
 
         def run():
@@ -188,11 +188,12 @@ def main(argv=None):
         ("b", "kerabert", "tf.data", "tokenize", lambda: in_tf_data(kb_tok.tokenize)),
         ("c", "keras-hub", "eager", "tokenize", lambda: eager(hub_tok)),
         ("d", "keras-hub", "tf.data", "tokenize", lambda: in_tf_data(hub_tok.tokenize)),
-        ("e", "HF tokenizers", "encode_batch", "ids+offsets (always)", lambda: hf("encode_batch")),
+        ("e", "HF tokenizers", "encode_batch", "ids+offsets (always)",
+         lambda: hf_method("encode_batch")),
         ("f", "kerabert", "tf.data", "tokenize_with_offsets",
          lambda: in_tf_data(kb_tok.tokenize_with_offsets)),
         ("g", "HF tokenizers", "encode_batch_fast", "ids (offsets = 0)",
-         lambda: hf("encode_batch_fast")),
+         lambda: hf_method("encode_batch_fast")),
     ]
 
     # Warm-up pass for every path (tracing, thread pools, caches; its output is

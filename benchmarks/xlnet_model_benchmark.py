@@ -46,46 +46,18 @@ Usage:
   python benchmarks/xlnet_model_benchmark.py --steps 3 --xla --train
 """
 
-import argparse
 import gc
 import os
-import platform
-import statistics
 import sys
 import tempfile
 import time
-import traceback
 
-os.environ.setdefault("USE_TF", "0")
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if __package__:  # python -m benchmarks.xlnet_model_benchmark
+    from . import common
+else:  # python benchmarks/xlnet_model_benchmark.py
+    import common  # also sets USE_TF=0, KERAS_BACKEND, TF_CPP_MIN_LOG_LEVEL
 
 COMPETITORS = ("kerabert", "hf", "keras-hub")
-LABELS = {"kerabert": "kerabert", "hf": "HF torch", "keras-hub": "keras-hub"}
-
-
-def cpu_count():
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
-def rss_gb():
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1e6
-    except OSError:
-        pass
-    return float("nan")
-
-
-def count_params(weights):
-    import numpy as np
-
-    return int(sum(np.prod(tuple(w.shape)) for w in weights))
 
 
 def make_inputs(batch, length, vocab, seed=0):
@@ -152,7 +124,7 @@ def build_forward(name, folder, cfg, inputs, hf_model, xla_modes):
                 return body(**t).last_hidden_state.numpy()
 
         note = f"attn={getattr(body.config, '_attn_implementation', '?')}"
-        return {("hf", None): (step, count_params(list(body.parameters())), note, None)}
+        return {("hf", None): (step, common.count_params(list(body.parameters())), note, None)}
     if name == "kerabert":
         import kerabert
 
@@ -176,7 +148,7 @@ def build_forward(name, folder, cfg, inputs, hf_model, xla_modes):
             out = fn(x)
             return (out["sequence_output"] if isinstance(out, dict) else out).numpy()
 
-        runners[(name, jit)] = (step, count_params(model.weights), note, None)
+        runners[(name, jit)] = (step, common.count_params(model.weights), note, None)
     return runners
 
 
@@ -187,21 +159,14 @@ def build_train(name, folder, cfg, inputs, labels, hf_model, xla_modes):
         t = torch_inputs(inputs)
         y = torch.from_numpy(labels).long()
         optimizer = torch.optim.AdamW(hf_model.parameters(), lr=1e-5, weight_decay=0.01)
-
-        def step():
-            hf_model.train()
-            optimizer.zero_grad(set_to_none=True)
-            loss = hf_model(**t, labels=y).loss
-            loss.backward()
-            optimizer.step()
-            return loss.item()
+        step = common.torch_train_step(hf_model, optimizer, {**t, "labels": y})
 
         def probe():  # logits before training, dropout off
             hf_model.eval()
             with torch.no_grad():
                 return hf_model(**t).logits.numpy()
 
-        return {("hf", None): (step, count_params(list(hf_model.parameters())), "AdamW",
+        return {("hf", None): (step, common.count_params(list(hf_model.parameters())), "AdamW",
                                probe)}
     if name != "kerabert":
         return {}  # keras-hub has no XLNet classifier: forward only
@@ -230,9 +195,14 @@ def build_train(name, folder, cfg, inputs, labels, hf_model, xla_modes):
         def probe(classifier=classifier):
             return np.asarray(classifier(x, training=False))
 
-        runners[("kerabert", jit)] = (step, count_params(classifier.trainable_weights),
+        runners[("kerabert", jit)] = (step, common.count_params(classifier.trainable_weights),
                                       "AdamW, HF weights", None if jit else probe)
     return runners
+
+
+def first_output_or_probe(result):
+    probe = result.get("probe")
+    return result.get("first_output") if probe is None else probe
 
 
 def agreement(results, mode, inputs):
@@ -240,7 +210,8 @@ def agreement(results, mode, inputs):
     from the first warm-up call (forward) or a probe before the first step (train)."""
     import numpy as np
 
-    ours, theirs = (results.get(k, {}).get("probe") for k in (("kerabert", False), ("hf", None)))
+    ours, theirs = (first_output_or_probe(results.get(k, {}))
+                    for k in (("kerabert", False), ("hf", None)))
     if ours is None or theirs is None:
         return None
     if mode == "forward":  # padded positions are not compared
@@ -249,63 +220,15 @@ def agreement(results, mode, inputs):
     return float(np.max(np.abs(ours - theirs))), float(np.max(np.abs(theirs)))
 
 
-# --- timing ------------------------------------------------------------------------
-
-
-def run_phase(runners, warmup, steps, results, fail):
-    for key in list(runners):
-        step, params, note, probe = runners[key]
-        print(f"  warm-up {describe(key)} ...", flush=True)
-        try:
-            probed = probe() if probe is not None else None
-            t0 = time.perf_counter()
-            out = step()
-            first = time.perf_counter() - t0
-            for _ in range(warmup - 1):
-                step()
-        except Exception as e:
-            fail(key, e)
-            del runners[key]
-            continue
-        results[key] = {"first": first, "times": [], "params": params, "note": note,
-                        "probe": out if probe is None else probed}
-        print(f"    1st call {first:.1f} s (RSS {rss_gb():.1f} GB)", flush=True)
-    for r in range(steps):
-        t0 = time.perf_counter()
-        for key in list(runners):
-            try:
-                t1 = time.perf_counter()
-                runners[key][0]()
-                results[key]["times"].append(time.perf_counter() - t1)
-            except Exception as e:
-                fail(key, e)
-                del runners[key]
-        print(f"  round {r + 1}/{steps}: {time.perf_counter() - t0:.1f} s", flush=True)
-    runners.clear()
-
-
-def describe(key):
-    name, jit = key
-    return name if jit is None else f"{name} (XLA {'on' if jit else 'off'})"
-
-
 def print_table(title, results, batch, diff):
     print(f"== {title}: batch {batch} ==")
-    header = (f"{'model':<11}{'XLA':<5}{'ex/s med':>9}{'ex/s best':>10}{'ms med':>9}"
-              f"{'ms best':>9}{'1st call s':>11}{'params':>9}  notes")
-    print(header)
-    print("-" * len(header))
+    common.print_header("ex/s", [("params", 9)])
     for key, r in results.items():
-        name, jit = key
-        xla = "-" if jit is None else ("on" if jit else "off")
-        prefix = f"{LABELS[name]:<11}{xla:<5}"
+        prefix = common.row_prefix(*key)
         if "error" in r:
             print(f"{prefix}failed: {r['error']}")
             continue
-        t = r["times"]
-        med, best = statistics.median(t), min(t)
-        print(f"{prefix}{batch / med:>9.2f}{batch / best:>10.2f}{med * 1e3:>9.0f}"
-              f"{best * 1e3:>9.0f}{r['first']:>11.1f}{r['params'] / 1e6:>8.1f}M  "
+        print(f"{prefix}{common.timing_cells(batch, r, 'ex/s')}{r['params'] / 1e6:>8.1f}M  "
               f"{r['note'] or ''}")
     ok = {k: r for k, r in results.items() if r.get("times")}
     hf = ok.get(("hf", None))
@@ -317,11 +240,8 @@ def print_table(title, results, batch, diff):
             other = ok.get(other_key)
             if other is None:
                 continue
-            med = statistics.median(other["times"]) / statistics.median(r["times"])
-            best = min(other["times"]) / min(r["times"])
-            lines.append(f"  kerabert{'' if key[1] is None else (' XLA' if key[1] else '')}"
-                         f" / {label}{' XLA' if other_key[1] else ''}: "
-                         f"{med:.2f}x (median), {best:.2f}x (best)")
+            lines.append(common.ratio_line(f"kerabert{' XLA' if key[1] else ''}", r,
+                                           f"{label}{' XLA' if other_key[1] else ''}", other))
     if lines:
         print("throughput ratios (>1 = kerabert faster):")
         print("\n".join(lines))
@@ -335,62 +255,21 @@ def print_table(title, results, batch, diff):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--layers", type=int, default=12)
-    parser.add_argument("--hidden", type=int, default=768)
-    parser.add_argument("--heads", type=int, default=12)
-    parser.add_argument("--intermediate", type=int, default=3072)
-    parser.add_argument("--vocab", type=int, default=32000)
-    parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--seq-len", type=int, default=128)
-    parser.add_argument("--warmup", type=int, default=1,
-                        help="untimed steps per competitor (>= 1; the first is reported)")
-    parser.add_argument("--steps", type=int, default=5, help="timed round-robin rounds")
+    parser = common.make_parser(__doc__, COMPETITORS, sizes={"vocab": 32000})
     parser.add_argument("--xla", action="store_true",
                         help="also time kerabert (and keras-hub) with jit_compile=True")
     parser.add_argument("--train", action="store_true",
                         help="also time one optimizer step (kerabert XLNetClassifier "
                              "train_on_batch vs HF XLNetForSequenceClassification + AdamW)")
     parser.add_argument("--no-forward", action="store_true", help="skip the forward phase")
-    parser.add_argument("--only", default=",".join(COMPETITORS),
-                        help=f"comma-separated subset of {','.join(COMPETITORS)}")
-    parser.add_argument("--threads", type=int, default=cpu_count(),
-                        help="TF intra-op threads and torch.set_num_threads (default: cores)")
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke test: 2 layers, hidden 256, 4 heads, intermediate 1024, "
-                             "vocab 1000, batch 4, seq len 64, 2 steps")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.layers, args.hidden, args.heads, args.intermediate, args.vocab = 2, 256, 4, 1024, 1000
-        args.batch, args.seq_len, args.steps = 4, 64, 2
-    only = [c.strip() for c in args.only.split(",") if c.strip()]
-    if any(c not in COMPETITORS for c in only):
-        parser.error(f"--only takes a subset of {COMPETITORS}")
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read when torch loads
-
-    import tensorflow as tf
-
-    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-    import torch
-
-    torch.set_num_threads(args.threads)
+    args, only = common.parse_args(
+        parser, argv, COMPETITORS,
+        quick=dict(layers=2, hidden=256, heads=4, intermediate=1024, vocab=1000, batch=4,
+                   seq_len=64, steps=2),
+        quick_help="smoke test: 2 layers, hidden 256, 4 heads, intermediate 1024, "
+                   "vocab 1000, batch 4, seq len 64, 2 steps")
+    cfg = common.setup(args, args.threads)
     import keras
-    import keras_hub
-    import transformers
-
-    import kerabert
-
-    keras.utils.set_random_seed(0)
-    print("== Environment ==")
-    print(f"python {platform.python_version()} | {cpu_count()} cores | kerabert "
-          f"{kerabert.__version__} | tensorflow {tf.__version__} | keras {keras.__version__} | "
-          f"keras-hub {keras_hub.__version__} | torch {torch.__version__} | transformers "
-          f"{transformers.__version__}")
-    print(f"threads: TF intra-op {tf.config.threading.get_intra_op_parallelism_threads()}, "
-          f"torch {torch.get_num_threads()}; OMP_WAIT_POLICY="
-          f"{os.environ.get('OMP_WAIT_POLICY')}; load average {os.getloadavg()}")
-    cfg = {"layers": args.layers, "hidden": args.hidden, "heads": args.heads,
-           "intermediate": args.intermediate, "vocab": args.vocab}
     print(f"model: {args.layers} layers, d_model {args.hidden}, {args.heads} heads, d_inner "
           f"{args.intermediate}, vocab {args.vocab}, float32, gelu; batch {args.batch} x "
           f"seq len {args.seq_len}; {args.warmup} warm-up + {args.steps} timed rounds")
@@ -409,15 +288,7 @@ def main(argv=None):
         for mode in phases:
             print(f"== Phase: {mode} ==", flush=True)
             results, runners = {}, {}
-
-            def fail(key, error):
-                if os.environ.get("BENCH_TRACEBACK"):
-                    traceback.print_exception(error)
-                lines = f"{type(error).__name__}: {error}".strip().splitlines()
-                message = lines[0][:200] if lines else type(error).__name__
-                print(f"    {describe(key)} failed: {message}", flush=True)
-                results[key] = {"error": message}
-
+            fail = common.make_fail(results)
             for name in only:
                 if mode == "train" and name == "keras-hub":
                     print("  keras-hub: skipped in train mode (no XLNet classifier task)")
@@ -437,7 +308,7 @@ def main(argv=None):
                     else:
                         for jit in ([None] if name == "hf" else xla_modes):
                             fail((name, jit), e)
-            run_phase(runners, args.warmup, args.steps, results, fail)
+            common.run_phase(runners, args.warmup, args.steps, results, fail)
             diff = agreement(results, mode, inputs)
             tables.append((mode, results, diff))
             keras.backend.clear_session()
