@@ -62,7 +62,13 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
         previous = self._read_metadata()
         number = (previous["number"] + 1) if previous else 0
         weights_name = f"backup-{number}.weights.h5"
-        self.model.save_weights(os.path.join(self.backup_dir, weights_name), overwrite=True)
+        weights_path = os.path.join(self.backup_dir, weights_name)
+        self.model.save_weights(weights_path, overwrite=True)
+        # Durable before the commit below names it, so that a power loss (not
+        # only a killed process) cannot leave metadata pointing at a file
+        # whose blocks never reached the disk.
+        with open(weights_path, "rb") as f:
+            os.fsync(f.fileno())
         fd, path = tempfile.mkstemp(dir=self.backup_dir, suffix=".json.tmp")
         with os.fdopen(fd, "w") as f:
             json.dump({"epoch": self._current_epoch, "weights": weights_name,
