@@ -1,21 +1,27 @@
 """Trains a tiny model with kerabert's BackupAndRestore; the test kills it.
 
-Run as `python -m tests.fault_tolerant_fit BACKUP_DIR [SECONDS_PER_BATCH]` by
-tests/test_fault_tolerance.py. Prints one JSON line: final weight checksums,
-the optimizer's step counter and the epochs this process ran.
+Run as `python -m tests.fault_tolerant_fit MODEL BACKUP_DIR [SECONDS_PER_BATCH]`
+by tests/test_fault_tolerance.py, MODEL being "classifier" (BertClassifier on
+raw text, AdamWeightDecay) or "pretrainer" (BertPretrainer on packed masked-LM
+batches, LAMB with a warmup schedule). Prints one JSON line: final weight
+checksums, the optimizer's step counter and the epochs this process ran.
 """
 
 import json
 import sys
 import time
 
+import numpy as np
+
 import keras
+import kerabert
 from kerabert.callbacks import BackupAndRestore
+from tests.tiny_models import VOCAB
 from tests.tiny_models import sentiment_data
 from tests.tiny_models import tiny_bert_classifier
 from tests.tiny_models import weight_sums
 
-EPOCHS, BATCHES = 6, 4
+EPOCHS, BATCHES, BATCH_SIZE = 6, 4, 4
 
 
 class Pace(keras.callbacks.Callback):
@@ -33,11 +39,38 @@ class Pace(keras.callbacks.Callback):
         time.sleep(self.seconds)
 
 
-def main(backup_dir, seconds=0.0):
-    model = tiny_bert_classifier(learning_rate=5e-3)
+def classifier_and_data():
     texts, labels = sentiment_data(BATCHES)
+    return tiny_bert_classifier(learning_rate=5e-3), texts, labels
+
+
+def pretrainer_and_data():
+    """A 1-layer BertPretrainer without dropout on fixed packed batches (the
+    layout `read_tfrecords` yields), so two runs are comparable exactly."""
+    keras.utils.set_random_seed(0)
+    backbone = kerabert.BertBackbone(vocabulary_size=len(VOCAB), num_layers=1, num_heads=2,
+                                     hidden_dim=8, intermediate_dim=16, max_sequence_length=8,
+                                     dropout=0.0, attention_dropout=0.0)
+    model = kerabert.BertPretrainer(backbone)
+    schedule = kerabert.WarmupPolynomialDecay(5e-3, total_steps=EPOCHS * BATCHES, warmup_steps=3)
+    model.compile(optimizer=kerabert.Lamb(learning_rate=schedule))
+    rng = np.random.default_rng(0)
+    n, length, predictions = BATCHES * BATCH_SIZE, 8, 2
+    x = {"token_ids": rng.integers(4, len(VOCAB), size=(n, length)).astype("int32"),
+         "segment_ids": np.repeat([[0] * 4 + [1] * 4], n, axis=0).astype("int32"),
+         "padding_mask": np.ones((n, length), "int32"),
+         "masked_positions": rng.integers(1, length, size=(n, predictions)).astype("int32")}
+    y = {"masked_ids": rng.integers(4, len(VOCAB), size=(n, predictions)).astype("int32"),
+         "masked_weights": np.ones((n, predictions), "float32"),
+         "next_sentence_labels": rng.integers(0, 2, size=(n, 1)).astype("int32")}
+    return model, x, y
+
+
+def main(kind, backup_dir, seconds=0.0):
+    model, x, y = {"classifier": classifier_and_data,
+                   "pretrainer": pretrainer_and_data}[kind]()
     pace = Pace(seconds)
-    model.fit(texts, labels, batch_size=4, epochs=EPOCHS, shuffle=False, verbose=0,
+    model.fit(x, y, batch_size=BATCH_SIZE, epochs=EPOCHS, shuffle=False, verbose=0,
               callbacks=[BackupAndRestore(backup_dir), pace])
     print(json.dumps({
         "weights": weight_sums(model),
@@ -47,4 +80,4 @@ def main(backup_dir, seconds=0.0):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 else 0.0)
+    main(sys.argv[1], sys.argv[2], float(sys.argv[3]) if len(sys.argv) > 3 else 0.0)

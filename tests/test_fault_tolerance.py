@@ -8,16 +8,17 @@ import sys
 import time
 
 import numpy as np
+import pytest
 
 from tests.fault_tolerant_fit import BATCHES, EPOCHS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _start(backup_dir, seconds=0.0):
+def _start(kind, backup_dir, seconds=0.0):
     env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="3", USE_TF="0")
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.fault_tolerant_fit", str(backup_dir), str(seconds)],
+        [sys.executable, "-m", "tests.fault_tolerant_fit", kind, str(backup_dir), str(seconds)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -27,13 +28,14 @@ def _result(process):
     return json.loads(out.strip().splitlines()[-1])
 
 
-def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path):
-    reference = _result(_start(tmp_path / "uninterrupted"))
+@pytest.mark.parametrize("kind", ["classifier", "pretrainer"])
+def test_sigkill_then_resume_equals_an_uninterrupted_run(kind, tmp_path):
+    reference = _result(_start(kind, tmp_path / "uninterrupted"))
     assert reference["iterations"] == EPOCHS * BATCHES
 
     backup = tmp_path / "backup"
     metadata = backup / "training_metadata.json"
-    victim = _start(backup, seconds=0.3)
+    victim = _start(kind, backup, seconds=0.3)
     deadline = time.time() + 300
     # Kill once at least two epochs are backed up, in the middle of the next.
     while time.time() < deadline and victim.poll() is None:
@@ -49,7 +51,7 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path):
     assert 2 <= backed_up < EPOCHS
     assert not list(backup.glob("*.tmp"))  # nothing half-written is left to read
 
-    resumed = _result(_start(backup))
+    resumed = _result(_start(kind, backup))
     # The restart runs exactly the epochs that were not backed up ...
     assert resumed["epochs_run"] == list(range(backed_up, EPOCHS))
     # ... so every optimizer step happened once: same step count and weights.
