@@ -64,11 +64,12 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
         weights_name = f"backup-{number}.weights.h5"
         weights_path = os.path.join(self.backup_dir, weights_name)
         self.model.save_weights(weights_path, overwrite=True)
-        # Durable before the commit below names it, so that a power loss (not
-        # only a killed process) cannot leave metadata pointing at a file
-        # whose blocks never reached the disk.
+        # Durable (contents and directory entry) before the commit below
+        # names it, so that a power loss, not only a killed process, cannot
+        # leave metadata pointing at a file that never reached the disk.
         with open(weights_path, "rb") as f:
             os.fsync(f.fileno())
+        _fsync_directory(self.backup_dir)
         fd, path = tempfile.mkstemp(dir=self.backup_dir, suffix=".json.tmp")
         with os.fdopen(fd, "w") as f:
             json.dump({"epoch": self._current_epoch, "weights": weights_name,
@@ -76,8 +77,20 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
             f.flush()
             os.fsync(f.fileno())
         os.replace(path, self._metadata_path)  # the commit point
+        _fsync_directory(self.backup_dir)  # makes the rename itself durable
         for stale in glob.glob(os.path.join(self.backup_dir, "backup-*.weights.h5")):
             if os.path.basename(stale) != weights_name:
                 os.remove(stale)
         for stale in glob.glob(os.path.join(self.backup_dir, "*.json.tmp")):
             os.remove(stale)
+
+
+def _fsync_directory(path):
+    """Flushes a directory's entries (new files, renames) to disk (POSIX)."""
+    if os.name != "posix":
+        return  # Windows cannot open a directory; NTFS journals renames
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
