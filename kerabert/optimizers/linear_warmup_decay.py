@@ -14,17 +14,26 @@ class LinearWarmupDecay(keras.optimizers.schedules.LearningRateSchedule):
     after warmup. Here decay starts from `peak` at the end of warmup (as the
     reference's own XLNet schedule does), so the curve is continuous.
 
+    The plan covers the optimizer steps `[start_step, start_step + total_steps)`.
+    `Task.fit` plans it once, from the data of the first `fit`, and plans it
+    again from the current step when a later `fit` runs past its end (see
+    `Task.fit`); before `start_step` the rate is 0.
+
     Args:
       peak_learning_rate: float.
       total_steps: int, steps of the whole run (may be set later by
         `Task.fit`, which knows the dataset length).
       warmup_ratio: fraction of `total_steps` spent warming up.
+      start_step: int, the optimizer step (`optimizer.iterations`) the plan
+        starts at.
     """
 
-    def __init__(self, peak_learning_rate=2e-5, total_steps=None, warmup_ratio=0.1):
+    def __init__(self, peak_learning_rate=2e-5, total_steps=None, warmup_ratio=0.1,
+                 start_step=0):
         self.peak_learning_rate = peak_learning_rate
         self.total_steps = total_steps
         self.warmup_ratio = warmup_ratio
+        self.start_step = start_step
 
     @property
     def warmup_steps(self):
@@ -37,14 +46,15 @@ class LinearWarmupDecay(keras.optimizers.schedules.LearningRateSchedule):
                 "steps. Task.fit sets it from the dataset length; for a dataset of "
                 "unknown length pass steps_per_epoch= to fit, or compile with "
                 "num_train_steps=.")
-        step = ops.cast(step, "float32")
+        step = ops.cast(step, "float32") - float(self.start_step)
         total = float(max(self.total_steps, 1))
         warmup = float(self.warmup_steps)
         peak = self.peak_learning_rate
         warm = peak * step / max(warmup, 1.0)
         decay = peak * ops.maximum(0.0, (total - step) / max(total - warmup, 1.0))
-        return ops.where(step < warmup, warm, decay)
+        return ops.where(step < 0.0, 0.0, ops.where(step < warmup, warm, decay))
 
     def get_config(self):
         return {"peak_learning_rate": self.peak_learning_rate,
-                "total_steps": self.total_steps, "warmup_ratio": self.warmup_ratio}
+                "total_steps": self.total_steps, "warmup_ratio": self.warmup_ratio,
+                "start_step": self.start_step}

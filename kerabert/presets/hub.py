@@ -361,9 +361,12 @@ def _base_model_id(base_model):
 
 
 def model_card(obj, repo_id, metrics=None, base_model=None):
-    """The README.md text (YAML front matter + usage) for a pushed preset."""
+    """The README.md text (metadata header + usage) for a pushed preset, written
+    with `huggingface_hub.ModelCard`, so the Hub reads its metadata as it
+    writes it."""
     import keras
-    import yaml
+    from huggingface_hub import ModelCard
+    from huggingface_hub import ModelCardData
 
     from kerabert.version import __version__
 
@@ -372,16 +375,12 @@ def model_card(obj, repo_id, metrics=None, base_model=None):
     backbone = getattr(obj, "backbone", obj)
     family = type(backbone).__name__.replace("Backbone", "").lower() or "bert"
     base = _base_model_id(base_model)
-    front = {"library_name": "kerabert",
-             "tags": ["kerabert", "keras", family, pipeline_tag],
-             "pipeline_tag": pipeline_tag}
-    if base:
-        front["base_model"] = base
-    if metrics:
-        front["metrics"] = [str(name) for name in metrics]
+    data = ModelCardData(library_name="kerabert", tags=["kerabert", "keras", family, pipeline_tag],
+                         pipeline_tag=pipeline_tag, base_model=base,
+                         metrics=[str(name) for name in metrics] if metrics else None)
     class_name = type(obj).__name__
     lines = [
-        "---", yaml.safe_dump(front, sort_keys=False).strip(), "---", "",
+        "---", data.to_yaml(), "---", "",
         f"# {repo_id.split('/')[-1]}", "",
         f"A kerabert `{class_name}` ({int(obj.count_params()):,} parameters)"
         + (f", fine-tuned from [{base}](https://huggingface.co/{base})." if base else "."),
@@ -397,7 +396,7 @@ def model_card(obj, repo_id, metrics=None, base_model=None):
               "tasks `tokenizer.json`, `assets/tokenizer/`, `preprocessor.json`, `task.json`, "
               f"`task.weights.h5`), saved with kerabert {__version__} and Keras "
               f"{keras.__version__}.", ""]
-    return "\n".join(lines)
+    return str(ModelCard("\n".join(lines)))
 
 
 def _upload_error(error, repo_id, token):

@@ -5,8 +5,11 @@ Each checkpoint format is a module of plain functions under `formats/` (reading
 files) and `converters/` (mapping names and configs onto kerabert classes).
 """
 
+import difflib
 import inspect
 import os
+import sys
+import warnings
 
 import keras
 
@@ -32,14 +35,10 @@ FORMATS = {
 }
 NATIVE_FORMAT = "kerabert"
 
-# `from_preset` keyword arguments that configure the preprocessor or backbone
-# rather than the task.
-PREPROCESSOR_KWARGS = ("sequence_length", "truncate", "doc_stride", "max_query_length")
-BACKBONE_KWARGS = ("dtype",)
-# ... and those that configure the tokenizer (e.g. `lowercase=False` for a cased
-# TF1 checkpoint whose folder name does not say so).
-TOKENIZER_KWARGS = ("lowercase", "strip_accents", "tokenize_chinese_chars",
-                    "max_input_chars_per_word")
+# Constructor arguments `from_preset` never forwards: they come from the preset.
+ASSET_ARGUMENTS = ("vocabulary", "proto", "tokenizer", "backbone", "preprocessor")
+# Keyword arguments of `from_preset` itself (not constructor arguments).
+LOADING_KWARGS = ("load_weights", "ignore_unused_weights")
 
 
 def resolve(preset):
@@ -56,6 +55,9 @@ def resolve(preset):
 
 def detect_format(folder):
     """The name (a key of `FORMATS`) of the format of the checkpoint in `folder`."""
+    if os.path.isfile(os.path.join(folder, kerabert_preset.CONFIG_FILE)):
+        # A damaged config.json is reported as such, not as an unknown format.
+        kerabert_preset.read_json(folder, kerabert_preset.CONFIG_FILE)
     for name, module in FORMATS.items():
         if module.detect(folder):
             return name
@@ -128,7 +130,50 @@ def _split(kwargs, keys):
     return {k: kwargs.pop(k) for k in list(kwargs) if k in keys}
 
 
+def accepted_keywords(cls):
+    """The keyword arguments `cls(...)` takes, along its `__init__`s up the MRO
+    while they forward `**kwargs`, minus the assets a preset provides. Keras'
+    own layer arguments stop the walk; only `name` is kept from them."""
+    names = {"name"}
+    for klass in cls.__mro__:
+        if klass.__module__.startswith("keras") or klass is object:
+            break
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        parameters = inspect.signature(init).parameters.values()
+        names.update(p.name for p in parameters if p.kind in (
+            p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != "self")
+        if not any(p.kind == p.VAR_KEYWORD for p in parameters):
+            break
+    return names - set(ASSET_ARGUMENTS)
+
+
+def check_keywords(kwargs, groups, who):
+    """Raises a `TypeError` naming each keyword of `kwargs` that no group
+    (`{group name: accepted names}`) takes, with the close matches and the full
+    list, so a misspelt keyword is never dropped silently."""
+    valid = set().union(*groups.values())
+    unknown = sorted(k for k in kwargs if k not in valid)
+    if not unknown:
+        return
+    hints = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, sorted(valid), n=1)
+        hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    listing = "; ".join(f"{group}: {', '.join(sorted(names))}"
+                        for group, names in groups.items() if names)
+    raise TypeError(
+        f"{who} got unexpected keyword argument{'s' if len(unknown) > 1 else ''} "
+        f"{', '.join(hints)}. Valid keywords are {listing}.")
+
+
 # --- backbones ------------------------------------------------------------
+
+def _check_backbone_keywords(found, kwargs):
+    check_keywords(kwargs, {"backbone": accepted_keywords(found),
+                            "loading": set(LOADING_KWARGS)}, f"{found.__name__}.from_preset")
+
 
 def load_backbone(cls, preset, load_weights=True, ignore_unused_weights=False, **kwargs):
     folder = resolve(preset)
@@ -136,6 +181,7 @@ def load_backbone(cls, preset, load_weights=True, ignore_unused_weights=False, *
         config = kerabert_preset.read_json(folder, kerabert_preset.CONFIG_FILE)
         found = _registered_class(config, folder)
         _check_class(found, cls, folder)
+        _check_backbone_keywords(found, kwargs)
         backbone = found.from_config({**config["config"], **kwargs})
         if load_weights:
             reader = kerabert_preset.open_variables(
@@ -146,6 +192,7 @@ def load_backbone(cls, preset, load_weights=True, ignore_unused_weights=False, *
         return backbone
     fmt, config, converter = _converter(folder)
     _check_class(converter.backbone_cls(), cls, folder)
+    _check_backbone_keywords(converter.backbone_cls(), kwargs)
     backbone = converter.backbone_cls()(**{**converter.convert_backbone_config(config), **kwargs})
     if load_weights:
         _convert_weights(fmt, converter, folder, backbone, ignore_unused=ignore_unused_weights)
@@ -160,12 +207,16 @@ def load_tokenizer(cls, preset, **kwargs):
         config = kerabert_preset.read_json(folder, kerabert_preset.TOKENIZER_CONFIG_FILE)
         found = _registered_class(config, folder)
         _check_class(found, cls, folder)
+        check_keywords(kwargs, {"tokenizer": accepted_keywords(found)},
+                       f"{found.__name__}.from_preset")
         tokenizer = found.from_config({**config["config"], **kwargs})
         tokenizer.load_assets(os.path.join(folder, kerabert_preset.TOKENIZER_ASSET_DIR))
         return tokenizer
     _, _, converter = _converter(folder)
     tokenizer_cls = converter.tokenizer_cls()
     _check_class(tokenizer_cls, cls, folder)
+    check_keywords(kwargs, {"tokenizer": accepted_keywords(tokenizer_cls)},
+                   f"{tokenizer_cls.__name__}.from_preset")
     return converter.convert_tokenizer(tokenizer_cls, folder, **kwargs)
 
 
@@ -173,7 +224,11 @@ def load_preprocessor(cls, preset, max_sequence_length=None, **kwargs):
     """`max_sequence_length`: the backbone's limit; a preprocessor built fresh
     (not read from the preset) gets `sequence_length` at most this."""
     folder = resolve(preset)
-    tokenizer_kwargs = _split(kwargs, TOKENIZER_KWARGS)
+    preprocessor_keywords = accepted_keywords(cls)
+    tokenizer_keywords = accepted_keywords(cls.tokenizer_cls) - preprocessor_keywords
+    check_keywords(kwargs, {"preprocessor": preprocessor_keywords,
+                            "tokenizer": tokenizer_keywords}, f"{cls.__name__}.from_preset")
+    tokenizer_kwargs = _split(kwargs, tokenizer_keywords)
     if detect_format(folder) == NATIVE_FORMAT and os.path.isfile(
             os.path.join(folder, kerabert_preset.PREPROCESSOR_CONFIG_FILE)):
         config = kerabert_preset.read_json(folder, kerabert_preset.PREPROCESSOR_CONFIG_FILE)
@@ -202,9 +257,22 @@ def load_task(cls, preset, load_weights=True, ignore_unused_weights=False, **kwa
     fresh head is built, which needs the head's size (e.g. `num_classes`).
     """
     folder = resolve(preset)
-    backbone_kwargs = _split(kwargs, BACKBONE_KWARGS)
-    preprocessor_kwargs = _split(kwargs, PREPROCESSOR_KWARGS + TOKENIZER_KWARGS)
     use_preprocessor = kwargs.pop("preprocessor", True)
+    # Keywords go to the first of task, preprocessor (and its tokenizer) and
+    # backbone whose constructor takes them.
+    task_keywords = accepted_keywords(cls)
+    preprocessor_keywords = set()
+    if cls.preprocessor_cls is not None and use_preprocessor is True:
+        preprocessor_keywords = (accepted_keywords(cls.preprocessor_cls)
+                                 | accepted_keywords(cls.preprocessor_cls.tokenizer_cls))
+        preprocessor_keywords -= task_keywords
+    backbone_keywords = accepted_keywords(cls.backbone_cls) - task_keywords - preprocessor_keywords
+    check_keywords(kwargs, {"task": task_keywords, "preprocessor and tokenizer":
+                            preprocessor_keywords, "backbone": backbone_keywords,
+                            "loading": {"load_weights", "ignore_unused_weights", "preprocessor"}},
+                   f"{cls.__name__}.from_preset")
+    backbone_kwargs = _split(kwargs, backbone_keywords)
+    preprocessor_kwargs = _split(kwargs, preprocessor_keywords)
     is_kerabert = detect_format(folder) == NATIVE_FORMAT
     # Converted weights are read below in one pass over the checkpoint.
     backbone = load_backbone(cls.backbone_cls, folder, load_weights=load_weights and is_kerabert,
@@ -226,7 +294,7 @@ def load_task(cls, preset, load_weights=True, ignore_unused_weights=False, **kwa
         task_kwargs = {**(saved_head or {}), **kwargs}
         task = cls(backbone=backbone, preprocessor=preprocessor,
                    **cls.require_head_config(task_kwargs, saved_head, folder))
-        if load_weights and saved_head is not None and cls.head_matches(saved_head, task):
+        if load_weights and _head_fits(cls, saved_head, task, folder):
             reader = kerabert_preset.open_variables(
                 os.path.join(folder, kerabert_preset.TASK_WEIGHTS_FILE))
             kerabert_preset.assign_variables(task.head_weights, reader)
@@ -237,7 +305,32 @@ def load_task(cls, preset, load_weights=True, ignore_unused_weights=False, **kwa
     task = cls(backbone=backbone, preprocessor=preprocessor,
                **cls.require_head_config({**(saved_head or {}), **kwargs}, saved_head, folder))
     if load_weights:
-        head_matches = saved_head is not None and cls.head_matches(saved_head, task)
-        _convert_weights(fmt, converter, folder, backbone, task if head_matches else None,
+        head_fits = _head_fits(cls, saved_head, task, folder)
+        _convert_weights(fmt, converter, folder, backbone, task if head_fits else None,
                          ignore_unused=ignore_unused_weights)
     return task
+
+
+def _caller_stacklevel():
+    """The `warnings.warn` stacklevel of the first caller outside kerabert."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    level, frame = 2, sys._getframe(2)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        level, frame = level + 1, frame.f_back
+    return level
+
+
+def _head_fits(cls, saved_head, task, folder):
+    """Whether the preset's head loads into `task`; warns when it holds a head
+    of this kind that does not fit (a new head is then trained from scratch)."""
+    if saved_head is None:
+        return False
+    mismatch = cls.head_mismatch(saved_head, task)
+    if mismatch:
+        differences = "; ".join(f"{key}={saved!r} in the preset, {asked!r} asked for"
+                                for key, saved, asked in mismatch)
+        warnings.warn(
+            f"{folder} holds a {cls.__name__} head that does not fit ({differences}). Its "
+            "weights are not loaded: this model has a new head, initialised at random. "
+            f"Omit {mismatch[0][0]} to keep the saved head.", stacklevel=_caller_stacklevel())
+    return not mismatch

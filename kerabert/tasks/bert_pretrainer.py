@@ -10,9 +10,6 @@ from kerabert.preprocessors.bert_pretrainer_preprocessor import BertPretrainerPr
 from kerabert.tasks.task import Task
 
 BACKBONE_INPUTS = ("token_ids", "segment_ids", "padding_mask")
-# `from_preset` arguments that configure the masking preprocessor.
-MASKING_KWARGS = ("mask_rate", "max_predictions_per_seq", "mask_token_rate",
-                  "random_token_rate", "whole_word_masking")
 
 
 @keras.saving.register_keras_serializable(package="kerabert")
@@ -49,6 +46,14 @@ class BertPretrainer(Task):
     log-probabilities (class 0 = B follows A, 1 = B is random).
     Targets (dict): `masked_ids` (B, P) int, `masked_weights` (B, P) float,
     optional `next_sentence_labels` (B,) int.
+
+    `from_preset` keeps the heads of a Hugging Face `BertForPreTraining` (or
+    `BertForMaskedLM`: MLM head only) folder, a TF1 release with `cls/...`
+    heads or a saved BertPretrainer; a backbone-only preset gets fresh heads
+    (the MLM output weights are the embeddings, so only the transform, the
+    output bias and the NSP layer are new). The masking arguments of
+    `BertPretrainerPreprocessor` (`mask_rate`, `max_predictions_per_seq`, ...)
+    pass through `from_preset` to the preprocessor.
 
     Example:
     ```python
@@ -102,26 +107,6 @@ class BertPretrainer(Task):
         }
         self.compile()
 
-    @classmethod
-    def from_preset(cls, preset, load_weights=True, **kwargs):
-        """Loads a pretrainer from any BERT preset.
-
-        A Hugging Face `BertForPreTraining` (or `BertForMaskedLM`: MLM head
-        only) folder, a TF1 release with `cls/...` heads or a saved
-        BertPretrainer keeps its heads; a backbone-only preset gets fresh heads
-        (the MLM output weights are the embeddings, so only the transform, the
-        output bias and the NSP layer are new). Besides the `Task.from_preset`
-        arguments, the masking arguments of `BertPretrainerPreprocessor`
-        (`mask_rate`, `max_predictions_per_seq`, ...) configure the preprocessor.
-        """
-        masking = {k: kwargs.pop(k) for k in MASKING_KWARGS if k in kwargs}
-        if masking and kwargs.get("preprocessor", True) is True:
-            from kerabert.presets import loader
-
-            forwarded = loader.PREPROCESSOR_KWARGS + loader.TOKENIZER_KWARGS
-            masking.update({k: kwargs.pop(k) for k in forwarded if k in kwargs})
-            kwargs["preprocessor"] = cls.preprocessor_cls.from_preset(preset, **masking)
-        return super().from_preset(preset, load_weights=load_weights, **kwargs)
 
     def compile(self, optimizer="auto", loss="auto", *, metrics="auto", learning_rate=1e-4,
                 **kwargs):

@@ -86,8 +86,8 @@ class BertQuestionAnswerer(QuestionAnswerer):
     def head_config_from(cls, task_config):
         return {}
 
-    def _logits(self, features, batch_size):
-        outputs = self._predict_windows(features, batch_size)
+    def _logits(self, features, batch_size, callbacks=None):
+        outputs = self._predict_windows(features, batch_size, callbacks)
         return outputs["start_logits"], outputs["end_logits"]
 
     # --- inference ---------------------------------------------------------------
@@ -127,7 +127,7 @@ class BertQuestionAnswerer(QuestionAnswerer):
 
     def predict_squad(self, data, batch_size=32, n_best_size=20, max_answer_length=30,
                       null_score_diff_threshold=0.0, version_2_with_negative=None,
-                      output_dir=None):
+                      output_dir=None, callbacks=None):
         """Predicts a SQuAD file with the reference's post-processing.
 
         Args:
@@ -135,6 +135,8 @@ class BertQuestionAnswerer(QuestionAnswerer):
           version_2_with_negative: allow "" answers (default: True for v2.0 data).
           output_dir: if given, writes `predictions.json`,
             `nbest_predictions.json` and (v2.0) `null_odds.json` there.
+          callbacks: Keras callbacks called on each batch of windows (e.g.
+            `kerabert.callbacks.RichProgress`).
         Returns:
           `{qid: answer text}`; the n-best lists and null odds are in
           `self.last_squad_outputs`.
@@ -146,7 +148,7 @@ class BertQuestionAnswerer(QuestionAnswerer):
             version_2_with_negative = data.version.startswith("2")
         contexts = [e.context for e in data]
         features = preprocessor.featurize([e.question for e in data], contexts).trimmed()
-        start_logits, end_logits = self._logits(features, batch_size)
+        start_logits, end_logits = self._logits(features, batch_size, callbacks)
         predictions, nbest, null_odds = span_decoding.decode_reference(
             features, start_logits, end_logits, contexts, n_best_size=n_best_size,
             max_answer_length=max_answer_length,

@@ -22,12 +22,16 @@ class Classifier(Task):
     head_options = {}
 
     @classmethod
-    def from_preset(cls, preset, num_classes=None, load_weights=True, **kwargs):
+    def from_preset(cls, preset, *, num_classes=None, load_weights=True, **kwargs):
         """Loads a classifier; `num_classes` is needed unless the preset has a head.
 
         A Hugging Face `*ForSequenceClassification` folder or a saved classifier
         preset of this class keeps its head (when `num_classes` is None or
-        equal); otherwise a new head with `num_classes` outputs is initialised.
+        equal). A backbone-only preset gets a new head with `num_classes`
+        outputs. A preset whose head has another size also gets a new head, with
+        a warning that names both sizes (transformers raises there unless
+        `ignore_mismatched_sizes=True`; fine-tuning a checkpoint on a task with
+        other labels is common enough that kerabert warns instead).
         """
         if num_classes is not None:
             kwargs["num_classes"] = num_classes
@@ -55,7 +59,7 @@ class Classifier(Task):
         return kwargs
 
     @classmethod
-    def head_matches(cls, saved_head, task):
-        return (saved_head.get("num_classes") == task.num_classes
-                and all(saved_head.get(k, v) == getattr(task, k)
-                        for k, v in cls.head_options.items()))
+    def head_mismatch(cls, saved_head, task):
+        keys = {"num_classes": None, **cls.head_options}
+        return [(k, saved_head.get(k, default), getattr(task, k)) for k, default in keys.items()
+                if saved_head.get(k, default) != getattr(task, k)]

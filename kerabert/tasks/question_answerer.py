@@ -1,5 +1,6 @@
 """Shared data plumbing of the extractive question-answering tasks."""
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -117,11 +118,23 @@ class QuestionAnswerer(Task):
             max_query_length=max_question_len, stride_mode="overlap")
         return single, contexts, features
 
-    def _predict_windows(self, features, batch_size):
-        """Model outputs for every window of a `QAFeatures`, as numpy arrays."""
+    def _predict_windows(self, features, batch_size, callbacks=None):
+        """Model outputs for every window of a `QAFeatures`, as numpy arrays.
+
+        `callbacks`: Keras callbacks, called as `predict` calls them (e.g.
+        `kerabert.callbacks.RichProgress`)."""
         # predict_on_batch per chunk: `predict` sets up an epoch iterator and
         # callbacks, ~80 ms of overhead that dominates answering one question.
         total = len(features.example_index)
-        chunks = [self.predict_on_batch({k: v[i:i + batch_size] for k, v in features.inputs.items()})
-                  for i in range(0, total, batch_size)]
+        starts = range(0, total, batch_size)
+        callbacks = keras.callbacks.CallbackList(callbacks, model=self, epochs=1,
+                                                 steps=len(starts), verbose=0)
+        callbacks.on_predict_begin()
+        chunks = []
+        for step, i in enumerate(starts):
+            callbacks.on_predict_batch_begin(step)
+            chunks.append(self.predict_on_batch(
+                {k: v[i:i + batch_size] for k, v in features.inputs.items()}))
+            callbacks.on_predict_batch_end(step)
+        callbacks.on_predict_end()
         return {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}

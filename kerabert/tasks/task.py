@@ -6,16 +6,19 @@ numpy arrays or a `tf.data.Dataset`) and map the preprocessor over the data
 in-graph; with `preprocessor=None` they take the packed dicts directly.
 """
 
+import logging
 import math
 import warnings
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from kerabert.optimizers.adam_weight_decay import AdamWeightDecay
 from kerabert.optimizers.linear_warmup_decay import LinearWarmupDecay
 
 AUTOTUNE = tf.data.AUTOTUNE
+logger = logging.getLogger("kerabert")
 
 
 def _is_packed(dataset):
@@ -24,6 +27,24 @@ def _is_packed(dataset):
     spec = dataset.element_spec
     x = spec[0] if isinstance(spec, tuple) else spec
     return isinstance(x, dict) and "token_ids" in x
+
+
+def _is_one_example(x):
+    """A single string, or a tuple of single strings (one sentence pair)."""
+    text = (str, bytes)
+    return isinstance(x, text) or (
+        isinstance(x, tuple) and len(x) > 0 and all(isinstance(s, text) for s in x))
+
+
+def _batch_of_one(x, y, sample_weight):
+    """`predict("one string")` is a batch of one, as `predict(["one string"])`."""
+    x = tuple([s] for s in x) if isinstance(x, tuple) else [x]
+
+    def expand(value):
+        return None if value is None else keras.tree.map_structure(
+            lambda v: np.expand_dims(np.asarray(v), 0), value)
+
+    return x, expand(y), expand(sample_weight)
 
 
 class TaskMixin:
@@ -69,21 +90,27 @@ class TaskMixin:
         return kwargs
 
     @classmethod
-    def head_matches(cls, saved_head, task):
-        return True
+    def head_mismatch(cls, saved_head, task):
+        """`[(setting, saved value, this task's value)]` for each head setting
+        in which a saved head (`head_config_from`) differs from `task`'s; a
+        saved head loads only when there is none."""
+        return []
 
     # --- presets ---------------------------------------------------------------
 
     @classmethod
     def from_preset(cls, preset, load_weights=True, **kwargs):
-        """Builds the task from a kerabert preset or a Hugging Face folder.
+        """Builds the task from any preset kerabert reads.
 
-        Keyword arguments go to the task constructor (e.g. `num_classes`), except
-        `sequence_length` / `truncate` / `doc_stride` / `max_query_length`
-        (preprocessor), tokenizer flags such as `lowercase` / `strip_accents`
-        (tokenizer), `dtype` (backbone) and `preprocessor=None` (build without a
-        preprocessor). Head weights load when
-        the preset holds the same kind of head with the same size.
+        Each keyword argument goes to the first of these whose constructor
+        takes it: the task (e.g. `num_classes`, `dropout`), the preprocessor
+        (`sequence_length`, `truncate`, `doc_stride`, ...) and its tokenizer
+        (`lowercase`, `strip_accents`, ...), the backbone (`dtype`, ...).
+        `preprocessor=None` builds the task without a preprocessor;
+        `ignore_unused_weights=True` loads a checkpoint with tensors the model
+        has no place for. Any other keyword raises a `TypeError` that lists the
+        valid ones. Head weights load when the preset holds the same kind of
+        head with the same size.
         """
         from kerabert.presets import loader
 
@@ -145,9 +172,16 @@ class TaskMixin:
         warmup, linear decay to 0) peaking at `learning_rate`. BERT tasks use
         weight decay 0.01 and epsilon 1e-6, XLNet tasks 0.0 and 1e-8 (`recipe`).
         `layer_decay_rate` < 1 scales layer l's learning rate by
-        `rate ** (num_layers - 1 - l)` (XLNet's layer-wise decay). The
-        schedule's length is taken from the data in `fit` unless
-        `num_train_steps` is given.
+        `rate ** (num_layers - 1 - l)` (XLNet's layer-wise decay).
+
+        The schedule is planned once: from `num_train_steps` when given, else
+        from the data of the first `fit` (its epochs times its steps per
+        epoch). A later `fit` within the plan continues it (e.g. a run resumed
+        with `initial_epoch` from a `.keras` file). A later `fit` that would run
+        past the plan's end, where the rate is 0, plans again from the current
+        step: linear decay from `learning_rate` to 0 over that fit's steps,
+        without a second warmup (the optimizer's moment estimates are already
+        warm), and logs that it did. So every `fit` call trains.
         """
         if weight_decay is None:
             weight_decay = self.recipe["weight_decay"]
@@ -167,7 +201,7 @@ class TaskMixin:
                 exclude_from_weight_decay=self.recipe.get(
                     "exclude_from_weight_decay", ("LayerNorm", "layer_norm", "bias")),
                 layer_decay_rate=layer_decay_rate, num_layers=self.backbone.num_layers)
-            self._auto_schedule = None if num_train_steps else schedule
+            self._auto_schedule = schedule
         if loss == "auto":
             loss = self._default_loss()
             if "loss_weights" not in kwargs and self._default_loss_weights() is not None:
@@ -178,13 +212,19 @@ class TaskMixin:
 
     def get_compile_config(self):
         if getattr(self, "_auto_compile_args", None) is not None:
-            return {"kerabert_recipe": self._auto_compile_args}
+            schedule = self._auto_schedule
+            # The plan goes with the optimizer state, so that a run resumed
+            # from a `.keras` file continues the same schedule.
+            plan = {k: getattr(schedule, k) for k in ("start_step", "total_steps", "warmup_ratio")}
+            return {"kerabert_recipe": self._auto_compile_args, "kerabert_schedule": plan}
         return super().get_compile_config()
 
     def compile_from_config(self, config):
         if "kerabert_recipe" not in config:
             return super().compile_from_config(config)
         self.compile(**config["kerabert_recipe"])
+        for key, value in config.get("kerabert_schedule", {}).items():
+            setattr(self._auto_schedule, key, value)
         if self.built:
             # Build the optimizer so a `.keras` file's optimizer state loads.
             self.optimizer.build(self.trainable_variables)
@@ -197,6 +237,8 @@ class TaskMixin:
                     "the dataset (elements (x, y) or (x, y, sample_weight)).")
             dataset = x
         else:
+            if _is_one_example(x):
+                x, y, sample_weight = _batch_of_one(x, y, sample_weight)
             data = keras.utils.pack_x_y_sample_weight(x, y, sample_weight)
             dataset = tf.data.Dataset.from_tensor_slices(data)
             if shuffle:
@@ -210,22 +252,40 @@ class TaskMixin:
     def _uses_python_pipeline(self, x):
         return self.preprocessor is not None or isinstance(x, tf.data.Dataset)
 
-    def _size_schedule(self, dataset, epochs, steps_per_epoch, initial_epoch=0):
+    def _plan_schedule(self, dataset, epochs, steps_per_epoch, initial_epoch=0):
+        """Plans the default recipe's warmup/decay for this `fit` (see `compile`)."""
         schedule = getattr(self, "_auto_schedule", None)
         if schedule is None:
             return
         if steps_per_epoch is None:
             cardinality = int(dataset.cardinality())
             if cardinality < 0:
+                if schedule.total_steps is not None:
+                    return  # planned by compile(num_train_steps=...)
                 raise ValueError(
                     "The default optimizer's warmup/decay schedule needs the number "
                     "of steps, but the dataset's length is unknown. Pass "
                     "steps_per_epoch= to fit, or compile(num_train_steps=...).")
             steps_per_epoch = cardinality
-        total = steps_per_epoch * (epochs - initial_epoch)
-        if schedule.total_steps != total:
-            schedule.total_steps = total
-            self.train_function = None  # retrace with the new schedule length
+        steps = steps_per_epoch * max(epochs - initial_epoch, 0)
+        current = int(self.optimizer.iterations.numpy())
+        if schedule.total_steps is None:
+            # The first plan. A fresh optimizer warms up; one that has already
+            # stepped (a model loaded from a file saved without a plan) has warm
+            # moment estimates and only decays.
+            plan = (current, steps, schedule.warmup_ratio if current == 0 else 0.0)
+        elif current + steps > schedule.start_step + schedule.total_steps:
+            plan = (current, steps, 0.0)
+            logger.warning(
+                "kerabert: this fit runs optimizer steps %d to %d, past the learning-rate "
+                "schedule planned for steps %d to %d (where the rate is 0). Planning it "
+                "again: linear decay from %g to 0 over this fit's %d steps.",
+                current, current + steps, schedule.start_step,
+                schedule.start_step + schedule.total_steps, schedule.peak_learning_rate, steps)
+        else:
+            return
+        schedule.start_step, schedule.total_steps, schedule.warmup_ratio = plan
+        self.train_function = None  # retrace with the new plan
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
         # Keras builds metrics and optimizer from the first batch, averaged over
@@ -299,7 +359,7 @@ class TaskMixin:
         else:
             n = len(keras.tree.flatten(x)[0])
             dataset = tf.data.Dataset.range(math.ceil(n / (batch_size or 32)))
-        self._size_schedule(dataset, epochs, steps_per_epoch, kwargs.get("initial_epoch", 0))
+        self._plan_schedule(dataset, epochs, steps_per_epoch, kwargs.get("initial_epoch", 0))
         with warnings.catch_warnings():
             for name in self.unused_weights:
                 warnings.filterwarnings("ignore", message=f".*{name}.*")

@@ -166,9 +166,11 @@ class XLNetQuestionAnswerer(QuestionAnswerer):
             results.append(answers if top_k > 1 else answers[0])
         return results[0] if single else results
 
-    def predict_squad(self, data, batch_size=32, n_best_size=20, max_answer_length=30,
-                      output_dir=None):
-        """Predicts a SQuAD file with the reference XLNet post-processing.
+    def predict_squad(self, data, batch_size=32, n_best_size=5, max_answer_length=64,
+                      output_dir=None, callbacks=None):
+        """Predicts a SQuAD file with the reference XLNet post-processing, at the
+        XLNet SQuAD script's defaults (5 candidates, answers of at most 64
+        tokens).
 
         The prediction is always the best non-empty span; `null_odds` holds each
         question's `score_null` (min answer-class logit), which
@@ -176,14 +178,15 @@ class XLNetQuestionAnswerer(QuestionAnswerer):
         (best threshold, as the reference's SQuAD 2.0 evaluation).
         Returns `{qid: answer text}`; `self.last_squad_outputs` has `nbest` and
         `null_odds`. `output_dir`: writes predictions.json,
-        nbest_predictions.json and null_odds.json.
+        nbest_predictions.json and null_odds.json. `callbacks`: Keras callbacks
+        called on each batch of windows.
         """
         preprocessor = self._require_preprocessor()
         if not isinstance(data, squad.SquadData):
             data = squad.load(data)
         contexts = [e.context for e in data]
         features = preprocessor.featurize([e.question for e in data], contexts)
-        outputs = self._predict_windows(features, batch_size)
+        outputs = self._predict_windows(features, batch_size, callbacks)
         nbest, null_scores = span_decoding.decode_beam(
             features, outputs, contexts, n_best_size=n_best_size,
             max_answer_length=max_answer_length)

@@ -8,9 +8,9 @@ import time
 import traceback
 
 import h5py
+import huggingface_hub
 import numpy as np
 import pytest
-import yaml
 
 import kerabert
 from kerabert.presets import hub
@@ -50,7 +50,7 @@ def _h5_arrays(data):
 
 def _front_matter(readme):
     assert readme.startswith("---\n")
-    return yaml.safe_load(readme.split("---\n")[1])
+    return huggingface_hub.ModelCard(readme).data.to_dict()
 
 
 def _secret_free(error, caplog, *tokens):

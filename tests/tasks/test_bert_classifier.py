@@ -39,7 +39,9 @@ def test_pairs_match_transformers(hf_classifier):
 
 def test_new_head_when_num_classes_differs(hf_classifier_dir):
     folder, _ = hf_classifier_dir
-    classifier = kerabert.BertClassifier.from_preset(folder, num_classes=5, sequence_length=16)
+    with pytest.warns(UserWarning, match="new head") as caught:
+        classifier = kerabert.BertClassifier.from_preset(folder, num_classes=5, sequence_length=16)
+    assert caught[0].filename == __file__  # points at the caller's line
     assert classifier.predict(TEXTS, verbose=0).shape == (4, 5)
 
 

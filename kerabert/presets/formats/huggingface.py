@@ -15,6 +15,7 @@ import importlib
 import json
 import os
 
+from kerabert.presets import files
 from kerabert.presets.formats import pytorch_bin
 from kerabert.presets.formats import safetensors_io
 from kerabert.presets.formats.safetensors_io import CorruptCheckpointError
@@ -52,12 +53,7 @@ def detect(folder):
 
 
 def load_config(folder):
-    path = os.path.join(folder, CONFIG_FILE)
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path} is not valid JSON: {error}") from None
+    return files.read_json(os.path.join(folder, CONFIG_FILE))
 
 
 def converter(config, folder):

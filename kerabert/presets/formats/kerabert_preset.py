@@ -18,6 +18,7 @@ import os
 import h5py
 import numpy as np
 
+from kerabert.presets import files
 from kerabert.presets.tensor_reader import TensorReader
 
 CONFIG_FILE = "config.json"
@@ -55,11 +56,7 @@ def read_json(folder, name):
         raise FileNotFoundError(
             f"The preset {folder} lacks {name}. It may be incomplete; save it again "
             "with save_to_preset().")
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path} is not valid JSON: {error}") from None
+    return files.read_json(path)
 
 
 def write_json(folder, name, data):

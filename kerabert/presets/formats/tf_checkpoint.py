@@ -28,9 +28,9 @@ format: `detect`, `load_config`, `converter`, `open_weights`, `describe`.
 """
 
 import glob
-import json
 import os
 
+from kerabert.presets import files
 from kerabert.presets.formats.safetensors_io import CorruptCheckpointError
 from kerabert.presets.tensor_reader import TensorReader
 
@@ -116,11 +116,7 @@ def load_config(folder):
         raise FileNotFoundError(
             f"{folder} holds a TensorFlow checkpoint but no {wanted}, which says how "
             f"big the model is. Put the {wanted} released with the checkpoint next to it.")
-    try:
-        with open(path, encoding="utf-8") as f:
-            config = json.load(f)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path} is not valid JSON: {error}") from None
+    config = files.read_json(path)
     if not isinstance(config, dict):
         raise ValueError(f"{path} is not a BERT or XLNet config (a JSON object).")
     return config
