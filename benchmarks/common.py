@@ -128,6 +128,32 @@ def load_average():
         return None
 
 
+# CPU flags that decide how fast low-precision matmuls can be.
+PRECISION_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "avx512_fp16",
+                   "amx_tile", "amx_bf16", "amx_int8")
+
+
+def cpu_description():
+    """"<CPU model> [flags]": the model name and the AVX-512 / AMX / bf16 flags
+    from /proc/cpuinfo (or platform.processor() elsewhere). Every figure a
+    benchmark prints holds for this CPU only."""
+    model, flags = platform.processor() or "unknown CPU", set()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name":
+                    model = value.strip()
+                elif key.strip() in ("flags", "Features"):
+                    flags = set(value.split())
+                    break
+    except OSError:
+        pass
+    shown = [flag for flag in PRECISION_FLAGS if flag in flags]
+    bf16 = "bf16 in hardware" if {"avx512_bf16", "amx_bf16"} & flags else "no bf16 in hardware"
+    return f"{model} [{' '.join(shown) or 'no AVX2/AVX-512/AMX flags'}; {bf16}]"
+
+
 def print_environment(detailed=False):
     """The "== Environment ==" header: versions, cores, threads, load. `detailed` adds
     the platform, OMP_NUM_THREADS, TF's inter-op threads and GPUs, one item a line."""
@@ -141,6 +167,7 @@ def print_environment(detailed=False):
     import kerabert
 
     print("== Environment ==")
+    print(f"CPU: {cpu_description()}")
     if not detailed:
         print(f"python {platform.python_version()} | {cpu_count()} cores | kerabert "
               f"{kerabert.__version__} | tensorflow {tf.__version__} | keras {keras.__version__} | "

@@ -20,6 +20,11 @@ import time
 os.environ.setdefault("USE_TF", "0")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+if __package__:  # python -m benchmarks.<name>
+    from . import common
+else:  # python benchmarks/<name>.py
+    import common
+
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 CONTEXT = ("Hamlet is a tragedy written by William Shakespeare sometime between 1599 and 1601. "
@@ -71,6 +76,7 @@ def main():
     qa = kerabert.BertQuestionAnswerer.from_preset(folder, sequence_length=384)
     settings = dict(max_seq_len=384, doc_stride=128)
 
+    print(f"CPU: {common.cpu_description()}")
     print(f"python {platform.python_version()}, {os.cpu_count()} cores, torch {torch.__version__}, "
           f"transformers {transformers.__version__}, kerabert {kerabert.__version__}")
     print(f"model: {size}, context {len(context)} chars")

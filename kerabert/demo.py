@@ -13,28 +13,7 @@ import time
 import keras
 import numpy as np
 from rich.console import Console
-from rich.progress import BarColumn
-from rich.progress import Progress
-from rich.progress import TextColumn
-from rich.progress import TimeElapsedColumn
 from rich.table import Table
-
-
-class RichProgress(keras.callbacks.Callback):
-    """Keras callback that draws rich progress bars per epoch."""
-
-    def __init__(self, progress, steps_per_epoch, epochs):
-        super().__init__()
-        self.progress = progress
-        self.steps = steps_per_epoch
-        self.epochs = epochs
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.task = self.progress.add_task(f"epoch {epoch + 1}/{self.epochs}", total=self.steps,
-                                           loss=float("nan"))
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.progress.update(self.task, advance=1, loss=(logs or {}).get("loss", float("nan")))
 
 
 def find_minilm():
@@ -70,12 +49,8 @@ def run(output_dir="kerabert_demo_preset", epochs=5, batch_size=16, sequence_len
         train_x, train_y = train_x[:max_train_examples], train_y[:max_train_examples]
     console.print(f"[bold]Fine-tuning[/bold] on {len(train_x)} sentences, "
                   f"evaluating on {len(test_x)} held-out sentences")
-    steps = int(np.ceil(len(train_x) / batch_size))
-    with Progress(TextColumn("{task.description}"), BarColumn(),
-                  TextColumn("{task.completed}/{task.total} loss {task.fields[loss]:.4f}"),
-                  TimeElapsedColumn(), console=console) as progress:
-        classifier.fit(train_x, np.array(train_y), batch_size=batch_size, epochs=epochs,
-                       verbose=0, callbacks=[RichProgress(progress, steps, epochs)])
+    classifier.fit(train_x, np.array(train_y), batch_size=batch_size, epochs=epochs,
+                   verbose=0, callbacks=[kerabert.callbacks.RichProgress(console)])
 
     logits = classifier.predict(test_x, batch_size=64, verbose=0)
     predicted = logits.argmax(-1)

@@ -9,22 +9,21 @@ a whole task preset (backbone, preprocessor, head).
 import collections
 import os
 
-# --task -> the kerabert task class name, by the checkpoint's backbone class.
-TASKS = {
-    "classifier": {"BertBackbone": "BertClassifier", "XLNetBackbone": "XLNetClassifier"},
-    "question_answerer": {"BertBackbone": "BertQuestionAnswerer",
-                          "XLNetBackbone": "XLNetQuestionAnswerer"},
-}
+from kerabert.cli import add_command
+from kerabert.commands import models
+from kerabert.commands.models import TASKS
 
 
 def register(commands):
-    parser = commands.add_parser(
-        "convert", help="convert a checkpoint (HF, TF1, Model Garden) into a kerabert preset",
-        description=__doc__.split("\n")[0])
-    parser.add_argument("source", help="checkpoint folder (or preset name)")
+    parser = add_command(
+        commands, "convert", "convert a checkpoint (Hugging Face, TF1, Model Garden) into a "
+        "kerabert preset", description=__doc__)
+    parser.add_argument("source", help="the checkpoint: a folder, hf://owner/repo or a "
+                                       "built-in name")
     parser.add_argument("dest", help="folder to write the kerabert preset to")
     parser.add_argument("--task", choices=sorted(TASKS),
-                        help="write a task preset instead of backbone + tokenizer")
+                        help="write a task preset (backbone, preprocessor, head) instead of "
+                             "the backbone and tokenizer")
     parser.add_argument("--num-classes", type=int, default=None,
                         help="classifier head size (not needed when SOURCE has a matching head)")
     parser.add_argument("--sequence-length", type=int, default=None,
@@ -53,13 +52,7 @@ def _group(names):
 def run(args):
     from rich.console import Console
 
-    console = Console()
-    try:
-        return _convert(args, console)
-    except (ValueError, FileNotFoundError, NotADirectoryError, FileExistsError) as error:
-        # soft_wrap: the message stays one line, whole in logs and greppable.
-        console.print(f"[bold red]Conversion failed:[/] {error}", highlight=False, soft_wrap=True)
-        return 1
+    return _convert(args, Console())
 
 
 def _convert(args, console):
@@ -103,14 +96,14 @@ def _convert(args, console):
 
         with tensor_reader.observe_reads(on_read):
             if args.task:
-                class_name = TASKS[args.task][loader.backbone_class(folder).__name__]
+                task_cls = models.task_class(folder, args.task)
                 length = args.sequence_length or min(
                     512, loader.backbone_config(folder).get("max_sequence_length", 512))
                 task_kwargs = dict(tokenizer_kwargs, sequence_length=length,
                                    ignore_unused_weights=args.ignore_unused_weights)
                 if args.num_classes is not None:
                     task_kwargs["num_classes"] = args.num_classes
-                model = getattr(kerabert, class_name).from_preset(folder, **task_kwargs)
+                model = task_cls.from_preset(folder, **task_kwargs)
                 backbone, tokenizer = model.backbone, model.preprocessor.tokenizer
             else:
                 model = backbone = kerabert.Backbone.from_preset(

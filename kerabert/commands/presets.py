@@ -1,8 +1,13 @@
 """`kerabert presets`: the built-in preset names as a table."""
 
 
+from kerabert.cli import add_command
+
+
 def register(commands):
-    parser = commands.add_parser("presets", help="list the built-in preset names")
+    parser = add_command(
+        commands, "presets", "list the built-in model names that from_preset and the "
+        "commands accept (downloaded from the Hugging Face Hub on first use)")
     parser.set_defaults(run=run)
 
 

@@ -22,9 +22,9 @@ The config is one JSON object; every key but `model`, `data.files` and
     }
 """
 
-import argparse
-import json
 import os
+
+from kerabert.cli import add_command
 
 DEFAULT_TRAINING = {"batch_size": 32, "steps_per_epoch": 1000, "epochs": 1,
                     "learning_rate": 1e-4, "optimizer": "adamw", "warmup_ratio": 0.01,
@@ -33,21 +33,22 @@ DEFAULT_TRAINING = {"batch_size": 32, "steps_per_epoch": 1000, "epochs": 1,
 
 
 def register(commands):
-    parser = commands.add_parser(
-        "pretrain", help="pretrain BERT (MLM + NSP) or XLNet (permutation LM) from text",
-        epilog=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = add_command(
+        commands, "pretrain", "pretrain BERT (masked LM + next sentence) or XLNet "
+        "(permutation LM) on plain text", epilog=__doc__)
     parser.add_argument("--config", required=True, help="a JSON file, described below")
     parser.set_defaults(run=run)
 
 
 def load_config(path):
-    try:
-        with open(path, encoding="utf-8") as f:
-            config = json.load(f)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"Config file not found: {path}") from None
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path} is not valid JSON: {error}") from None
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"Config file not found: {path}")
+    from kerabert.presets import files
+
+    config = files.read_json(path)
+    if not isinstance(config, dict):
+        raise ValueError(f"{path} must hold a JSON object, as described in "
+                         "`kerabert pretrain --help`.")
     if config.get("model") not in ("bert", "xlnet"):
         raise ValueError(f"{path}: 'model' must be 'bert' or 'xlnet', got {config.get('model')!r}.")
     if not (config.get("data") or {}).get("files"):
@@ -157,14 +158,10 @@ def run(args):
     from rich.table import Table
 
     console = Console()
-    try:
-        config = load_config(args.config)
-        with console.status("Building the model and the data pipeline ..."):
-            model, dataset, steps = build(config)
-            model(next(iter(dataset))[0])  # built before a backup is restored into it
-    except (ValueError, FileNotFoundError) as error:
-        console.print(f"[red]error:[/] {error}")
-        return 1
+    config = load_config(args.config)
+    with console.status("Building the model and the data pipeline ..."):
+        model, dataset, steps = build(config)
+        model(next(iter(dataset))[0])  # built before a backup is restored into it
     from kerabert.callbacks import BackupAndRestore
     from kerabert.callbacks.rich_progress import RichProgress
 

@@ -86,7 +86,7 @@ def test_task_preset_with_casing_override(sources, tmp_path, capsys):
         folders["keras_bert"], sequence_length=16), hf_model)
     # DEST now exists: converting again needs --overwrite, which replaces it whole.
     assert cli.main(argv) == 1
-    assert "pass --overwrite" in " ".join(capsys.readouterr().out.split())
+    assert "pass --overwrite" in " ".join(capsys.readouterr().err.split())
     assert cli.main(["convert", folders["keras_bert"], dest, "--overwrite"]) == 0
     assert "task.json" not in os.listdir(dest)
 
@@ -96,8 +96,9 @@ def test_errors_are_reported_without_a_traceback(tmp_path, capsys):
     source.mkdir()
     (source / "config.json").write_text('{"model_type": "gpt2"}')
     assert cli.main(["convert", str(source), str(tmp_path / "out")]) == 1
-    out = " ".join(capsys.readouterr().out.split())
-    assert "Conversion failed" in out and "unknown model_type 'gpt2'" in out
+    err = capsys.readouterr().err
+    assert err.startswith("kerabert convert: error: ") and "unknown model_type 'gpt2'" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert not os.path.exists(tmp_path / "out")
 
 

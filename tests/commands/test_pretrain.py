@@ -68,4 +68,6 @@ def test_xlnet_pretraining(tmp_path, capsys):
 ])
 def test_config_errors(tmp_path, capsys, config, message):
     assert cli.main(["pretrain", "--config", _write(tmp_path / "c.json", config)]) == 1
-    assert message in capsys.readouterr().out
+    err = capsys.readouterr().err
+    assert err.startswith("kerabert pretrain: error: ") and message in err
+    assert len(err.strip().splitlines()) == 1
