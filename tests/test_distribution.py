@@ -1,20 +1,16 @@
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
+import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.conftest import ROOT
+from tests.conftest import run_python
+
+pytestmark = pytest.mark.slow
 
 
 def _run(mode, script="tests.distributed_fit"):
-    env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="3")
-    # `-m` from the repo root: running the file directly would put tests/ first on
-    # sys.path, where tests/tokenizers shadows the `tokenizers` package.
-    result = subprocess.run([sys.executable, "-m", script, mode], cwd=ROOT,
-                            capture_output=True, text=True, env=env, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = run_python("-m", script, mode, env={"PYTHONPATH": ROOT, "TF_CPP_MIN_LOG_LEVEL": "3"})
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 

@@ -12,6 +12,8 @@ import pytest
 
 from tests.fault_tolerant_fit import BATCHES, EPOCHS
 
+pytestmark = pytest.mark.slow  # minutes: several processes train in turn
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

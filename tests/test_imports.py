@@ -2,24 +2,17 @@
 classes whenever it reads a `.keras` file. Each check runs in a fresh process."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
+from tests.conftest import run_python
 from tests.tiny_models import tiny_bert_classifier
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def run_fresh(code):
     """Runs `code` in a new interpreter (without USE_TF, which the tests set);
     returns its last stdout line parsed as JSON."""
-    env = {k: v for k, v in os.environ.items() if k != "USE_TF"}
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
-                            text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = run_python("-c", code, unset=("USE_TF",), timeout=300)
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -63,5 +56,5 @@ def test_loader_finds_classes_without_touching_the_package_api(hf_bert_dir):
     folder, _ = hf_bert_dir
     report = run_fresh(
         "import json\nfrom kerabert.presets import loader\n"
-        f"print(json.dumps(loader.backbone_class({folder!r}).__name__))")
+        f"print(json.dumps(loader.PresetLoader({folder!r}).backbone_class().__name__))")
     assert report == "BertBackbone"

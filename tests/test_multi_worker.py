@@ -7,6 +7,9 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
+
+pytestmark = pytest.mark.slow  # minutes: several processes train in turn
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

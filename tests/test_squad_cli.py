@@ -1,11 +1,9 @@
 import json
-import os
-import subprocess
-import sys
 
+import pytest
+
+from tests.conftest import run_python
 from tests.conftest import save_tiny_hf_bert
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 SQUAD = {"version": "v2.0", "data": [{"paragraphs": [
     {"context": "the quick brown fox jumps over the lazy dog .",
@@ -16,13 +14,10 @@ SQUAD = {"version": "v2.0", "data": [{"paragraphs": [
 
 
 def _cli(*args):
-    result = subprocess.run([sys.executable, "-m", "kerabert.cli", "squad", *args], cwd=ROOT,
-                            capture_output=True, text=True, timeout=600,
-                            env=dict(os.environ, COLUMNS="200"))
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout
+    return run_python("-m", "kerabert.cli", "squad", *args, env={"COLUMNS": "200"}).stdout
 
 
+@pytest.mark.slow
 def test_squad_train_predict_evaluate(tmp_path):
     model_dir = str(tmp_path / "hf")
     save_tiny_hf_bert(model_dir, "BertForQuestionAnswering")

@@ -1,5 +1,7 @@
 """Base class of kerabert backbones: a functional Keras model plus preset I/O."""
 
+import importlib
+
 import keras
 
 
@@ -25,10 +27,6 @@ class Backbone(keras.Model):
             config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
         return cls(**config)
 
-    @property
-    def token_embedding(self):
-        return self.get_layer("token_embedding")
-
     @classmethod
     def from_preset(cls, preset, load_weights=True, **kwargs):
         """Builds the backbone stored in `preset`.
@@ -40,6 +38,7 @@ class Backbone(keras.Model):
           **kwargs: override config entries (e.g. `dtype="mixed_bfloat16"`,
             `dropout=0.0`).
         """
+        importlib.import_module("kerabert.checkpoints")  # registers the model families
         from kerabert.presets import loader
 
         return loader.load_backbone(cls, preset, load_weights=load_weights, **kwargs)
@@ -79,6 +78,7 @@ class Backbone(keras.Model):
         tokenizer files) that `AutoModel.from_pretrained(folder)` and
         `AutoTokenizer.from_pretrained(folder)` load. `tokenizer` is required (it
         provides vocab.txt). Returns the folder's absolute path."""
-        from kerabert.presets import exporters
+        importlib.import_module("kerabert.checkpoints")  # registers the model families
+        from kerabert.presets import transformers_export
 
-        return exporters.transformers_exporter(self).export_backbone(self, tokenizer, folder)
+        return transformers_export.export_to_transformers(self, folder, tokenizer)

@@ -1,5 +1,7 @@
 """The BERT encoder (Devlin et al., 2018) as a functional Keras model."""
 
+import warnings
+
 import keras
 import keras_hub
 
@@ -12,7 +14,7 @@ class BertBackbone(Backbone):
     """BERT encoder: embeddings, `num_layers` post-LayerNorm blocks and a pooler.
 
     Argument names follow keras-hub's `BertBackbone`; the extra ones cover every
-    field of the reference `BertConfig` (SEED_NOTES §1.1).
+    field of the reference `BertConfig`.
 
     Args:
       vocabulary_size: int (`vocab_size`).
@@ -24,7 +26,7 @@ class BertBackbone(Backbone):
       attention_dropout: float (`attention_probs_dropout_prob`).
       max_sequence_length: int (`max_position_embeddings`).
       num_segments: int (`type_vocab_size`).
-      hidden_act: "gelu" (exact erf, HF's "gelu") or "gelu_approximate" (tanh
+      activation: "gelu" (exact erf, HF's "gelu") or "gelu_approximate" (tanh
         form, what Google's original checkpoints were trained with), "relu", ...
       layer_norm_epsilon: float, 1e-12 in BERT.
       initializer_range: float, stddev of the TruncatedNormal initializer.
@@ -49,17 +51,22 @@ class BertBackbone(Backbone):
         attention_dropout=0.1,
         max_sequence_length=512,
         num_segments=2,
-        hidden_act="gelu",
+        activation="gelu",
         layer_norm_epsilon=1e-12,
         initializer_range=0.02,
         dtype=None,
         **kwargs,
     ):
+        if "hidden_act" in kwargs:  # the argument's name before kerabert 0.2
+            warnings.warn("BertBackbone's hidden_act argument is now called activation.",
+                          DeprecationWarning, stacklevel=2)
+            activation = kwargs.pop("hidden_act")
+
         def init():
             return keras.initializers.TruncatedNormal(stddev=initializer_range)
 
         # === Layers ===
-        self.token_embedding_layer = keras.layers.Embedding(
+        self.token_embedding = keras.layers.Embedding(
             vocabulary_size, hidden_dim, embeddings_initializer=init(),
             dtype=dtype, name="token_embedding")
         self.position_embedding = keras_hub.layers.PositionEmbedding(
@@ -75,7 +82,7 @@ class BertBackbone(Backbone):
         self.transformer_layers = [
             BertEncoderLayer(
                 num_heads=num_heads, hidden_dim=hidden_dim,
-                intermediate_dim=intermediate_dim, hidden_act=hidden_act,
+                intermediate_dim=intermediate_dim, activation=activation,
                 dropout=dropout, attention_dropout=attention_dropout,
                 layer_norm_epsilon=layer_norm_epsilon, kernel_initializer=init(),
                 dtype=dtype, name=f"transformer_layer_{i}")
@@ -89,7 +96,7 @@ class BertBackbone(Backbone):
         token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
         segment_ids = keras.Input(shape=(None,), dtype="int32", name="segment_ids")
         padding_mask = keras.Input(shape=(None,), dtype="int32", name="padding_mask")
-        tokens = self.token_embedding_layer(token_ids)
+        tokens = self.token_embedding(token_ids)
         x = (tokens + self.position_embedding(tokens)
              + self.segment_embedding(segment_ids))
         x = self.embeddings_dropout(self.embeddings_layer_norm(x))
@@ -119,9 +126,16 @@ class BertBackbone(Backbone):
         self.attention_dropout = attention_dropout
         self.max_sequence_length = max_sequence_length
         self.num_segments = num_segments
-        self.hidden_act = hidden_act
+        self.activation = activation
         self.layer_norm_epsilon = layer_norm_epsilon
         self.initializer_range = initializer_range
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if "hidden_act" in config:  # presets saved before kerabert 0.2
+            config["activation"] = config.pop("hidden_act")
+        return super().from_config(config)
 
     def get_config(self):
         config = super().get_config()
@@ -135,7 +149,7 @@ class BertBackbone(Backbone):
             "attention_dropout": self.attention_dropout,
             "max_sequence_length": self.max_sequence_length,
             "num_segments": self.num_segments,
-            "hidden_act": self.hidden_act,
+            "activation": self.activation,
             "layer_norm_epsilon": self.layer_norm_epsilon,
             "initializer_range": self.initializer_range,
         })

@@ -17,7 +17,8 @@ class XLNetBackbone(Backbone):
 
     There are no absolute position or segment embeddings: positions enter as
     relative distances in every layer (`clamp_len`, `bi_data`, `attn_type`)
-    and segments as "same segment or not" (SEED_NOTES §3). The reference code
+    and segments as "same segment or not" (the reference `xlnet_modeling.py`). The
+    reference code
     is time-major; kerabert's inputs and outputs are batch-major.
 
     Args:
@@ -87,7 +88,7 @@ class XLNetBackbone(Backbone):
             return keras.initializers.RandomNormal(stddev=initializer_range)
 
         # === Layers ===
-        self.token_embedding_layer = keras.layers.Embedding(
+        self.token_embedding = keras.layers.Embedding(
             vocabulary_size, hidden_dim, embeddings_initializer=init(), dtype=dtype,
             name="token_embedding")
         # The reference's `mask_emb`: the query stream's input (a one-row table).
@@ -165,7 +166,7 @@ class XLNetBackbone(Backbone):
         pos_emb = self.position_encoding(token_ids, memory=first_memory)
         pos_emb = self.embeddings_dropout(pos_emb, training=training)
         biases = self.relative_bias(token_ids)
-        h = self.embeddings_dropout(self.token_embedding_layer(token_ids), training=training)
+        h = self.embeddings_dropout(self.token_embedding(token_ids), training=training)
         g = None
         if target_mapping is not None:
             slots = tf.zeros(tf.shape(target_mapping)[:2], tf.int32)

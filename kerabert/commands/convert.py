@@ -11,7 +11,6 @@ import os
 
 from kerabert.cli import add_command
 from kerabert.commands import models
-from kerabert.commands.models import TASKS
 
 
 def register(commands):
@@ -21,7 +20,7 @@ def register(commands):
     parser.add_argument("source", help="the checkpoint: a folder, hf://owner/repo or a "
                                        "built-in name")
     parser.add_argument("dest", help="folder to write the kerabert preset to")
-    parser.add_argument("--task", choices=sorted(TASKS),
+    parser.add_argument("--task", choices=models.TASK_KINDS,
                         help="write a task preset (backbone, preprocessor, head) instead of "
                              "the backbone and tokenizer")
     parser.add_argument("--num-classes", type=int, default=None,
@@ -71,45 +70,44 @@ def _convert(args, console):
         raise FileExistsError(f"{dest} exists and is not a folder.")
 
     with console.status("Importing kerabert ..."):
+        import importlib
+
         import kerabert
         from kerabert.presets import loader
         from kerabert.presets import saver
         from kerabert.presets import tensor_reader
 
+        importlib.import_module("kerabert.checkpoints")  # registers the model families
+
     with console.status(f"Reading {args.source} ..."):
-        folder = loader.resolve(args.source)
-        description = loader.format_module(folder).describe(folder)
+        preset = loader.PresetLoader(args.source)
+        folder, description = preset.folder, preset.describe()
     console.print(f"[bold]Source[/]  {folder}\n[bold]Format[/]  {description}", highlight=False)
 
     tokenizer_kwargs = {} if args.lowercase is None else {"lowercase": args.lowercase}
-    readers = []
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                   MofNCompleteColumn(), TimeElapsedColumn(), console=console) as progress:
         bar = progress.add_task("Building the model", total=None)
 
         def on_read(reader, name):
-            if not readers or readers[-1] is not reader:
-                readers.append(reader)
-                progress.update(bar, description="Converting tensors", total=len(reader),
-                                completed=0)
+            progress.update(bar, description="Converting tensors", total=len(reader))
             progress.advance(bar)
 
         with tensor_reader.observe_reads(on_read):
             if args.task:
-                task_cls = models.task_class(folder, args.task)
                 length = args.sequence_length or min(
-                    512, loader.backbone_config(folder).get("max_sequence_length", 512))
+                    512, preset.backbone_config().get("max_sequence_length", 512))
                 task_kwargs = dict(tokenizer_kwargs, sequence_length=length,
                                    ignore_unused_weights=args.ignore_unused_weights)
                 if args.num_classes is not None:
                     task_kwargs["num_classes"] = args.num_classes
-                model = task_cls.from_preset(folder, **task_kwargs)
+                model = preset.load_task(models.task_class(preset, args.task), **task_kwargs)
                 backbone, tokenizer = model.backbone, model.preprocessor.tokenizer
             else:
-                model = backbone = kerabert.Backbone.from_preset(
-                    folder, ignore_unused_weights=args.ignore_unused_weights)
-                tokenizer = kerabert.Tokenizer.from_preset(folder, **tokenizer_kwargs)
-        # Tensors of heads the model has no place for are not read; end the bar there.
+                model = backbone = preset.load_backbone(
+                    kerabert.Backbone, ignore_unused_weights=args.ignore_unused_weights)
+                tokenizer = preset.load_tokenizer(kerabert.Tokenizer, **tokenizer_kwargs)
+        readers = preset.readers
         done = sum(len(reader.used) for reader in readers)
         progress.update(bar, description="Converted", total=done, completed=done)
 
@@ -127,20 +125,24 @@ def _convert(args, console):
     table.add_row("model", type(model).__name__)
     table.add_row("size", f"{backbone.num_layers} layers, hidden {backbone.hidden_dim}, "
                           f"{backbone.num_heads} heads, {backbone.count_params():,} parameters")
-    table.add_row("activation", str(getattr(backbone, "hidden_act", "?")))
+    table.add_row("activation", str(backbone.activation))
     flags = {k: getattr(tokenizer, k) for k in ("lowercase", "strip_accents",
                                                 "tokenize_chinese_chars") if hasattr(tokenizer, k)}
     table.add_row("tokenizer", f"{type(tokenizer).__name__} {tokenizer.vocabulary_size()} tokens, "
                   + ", ".join(f"{k}={v}" for k, v in flags.items()))
     for reader in readers:
-        unused = [n for n in reader.keys() if n not in reader.used]
         table.add_row("tensors", f"{len(reader.used)} of {len(reader)} converted")
-        if unused:
+        reasons = collections.Counter(reader.unused.values())
+        for reason, count in sorted(reasons.items()):
+            table.add_row("left out", f"{count} tensor{'s' * (count != 1)}: {reason}")
+        left = reader.left_over()
+        if left:
             table.add_row("not converted", ", ".join(
-                f"{group}/* ({count})" for group, count in sorted(_group(unused).items())))
+                f"{group}/* ({count})" for group, count in sorted(_group(left).items()))
+                + " (--ignore-unused-weights)")
         if reader.skipped:
             shown = ", ".join(reader.skipped[:3]) + (" ..." if len(reader.skipped) > 3 else "")
-            table.add_row("skipped", f"{len(reader.skipped)} training-state "
+            table.add_row("skipped", f"{len(reader.skipped)} training-state or buffer "
                           f"entr{'y' if len(reader.skipped) == 1 else 'ies'} ({shown})")
     table.add_row("files", "  ".join(sorted(os.listdir(dest))))
     console.print(table)

@@ -1,26 +1,30 @@
 """Which kerabert class a command builds for a preset."""
 
-# task kind -> the task class name, by the preset's backbone class.
-TASKS = {
-    "classifier": {"BertBackbone": "BertClassifier", "XLNetBackbone": "XLNetClassifier"},
-    "question_answerer": {"BertBackbone": "BertQuestionAnswerer",
-                          "XLNetBackbone": "XLNetQuestionAnswerer"},
-}
+# The task kinds a command can build (`kerabert convert --task`).
+TASK_KINDS = ("classifier", "question_answerer")
 
 
 def task_class(preset, kind):
     """The task class of kind `kind` ("classifier", "question_answerer") for the
-    model family of `preset`."""
-    import kerabert
-    from kerabert.presets import loader
+    model family of `preset` (a preset, or a `PresetLoader` already open)."""
+    import importlib
 
-    backbone = loader.backbone_class(loader.resolve(preset)).__name__
-    if backbone not in TASKS[kind]:
-        raise ValueError(f"{preset} holds a {backbone}, for which kerabert has no {kind}.")
-    return getattr(kerabert, TASKS[kind][backbone])
+    from kerabert.presets import loader
+    from kerabert.presets import registry
+
+    importlib.import_module("kerabert.checkpoints")  # registers the model families
+    if not isinstance(preset, loader.PresetLoader):
+        preset = loader.PresetLoader(preset)
+    backbone = preset.backbone_class()
+    family = registry.family_of(backbone)
+    if family is None or kind not in family.tasks:
+        raise ValueError(f"{preset.folder} holds a {backbone.__name__}, for which kerabert has "
+                         f"no {kind}.")
+    return family.tasks[kind]
 
 
 def family(model):
-    """"bert" or "xlnet": the family of a task or backbone."""
-    backbone = getattr(model, "backbone", model)
-    return type(backbone).__name__.replace("Backbone", "").lower()
+    """The registered family ("bert", "xlnet") of a task or backbone."""
+    from kerabert.presets import registry
+
+    return registry.family_of(model).name

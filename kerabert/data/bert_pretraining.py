@@ -1,9 +1,9 @@
-"""BERT masked-LM + next-sentence pretraining data (SEED_NOTES §6.5, §8, §11.2).
+"""BERT masked-LM + next-sentence pretraining data (Model Garden's record format).
 
 Two ways to feed `BertPretrainer`:
 
-1. Offline, as google-research/bert `create_pretraining_data.py` (the seeds
-   only have readers, §14): `read_documents` -> `create_instances` (NSP pairs
+1. Offline, as google-research/bert `create_pretraining_data.py` (Model Garden
+   only has readers): `read_documents` -> `create_instances` (NSP pairs
    and static masks, `dupe_factor` copies) -> `write_tfrecords` in the
    reference schema; `read_tfrecords` reads those files, or files made by the
    reference, as a batched `tf.data.Dataset`.
@@ -422,7 +422,7 @@ def create_pretraining_tfrecords(input_patterns, tokenizer, output_files, **reci
 
 
 def feature_spec(max_seq_length, max_predictions_per_seq):
-    """The reference pretraining `parse_single_example` spec (SEED_NOTES §11.2)."""
+    """The reference pretraining `parse_single_example` spec (`pretrain_dataloader.py`)."""
     L, P = max_seq_length, max_predictions_per_seq
     return {
         "input_ids": tf.io.FixedLenFeature([L], tf.int64),

@@ -1,4 +1,4 @@
-"""XLNet permutation-LM pretraining data (SEED_NOTES §4.1-4.2).
+"""XLNet permutation-LM pretraining data (Model Garden's `official/nlp/xlnet` recipe).
 
 Two stages, as in the reference:
 

@@ -21,6 +21,45 @@ _ACTIVATIONS = {
 }
 
 
+# How checkpoint formats spell kerabert's activations; the first spelling of an
+# activation is the one an export writes.
+HF_SPELLINGS = {
+    "gelu": GELU,
+    "gelu_new": GELU_APPROXIMATE,
+    "gelu_pytorch_tanh": GELU_APPROXIMATE,
+    "gelu_fast": GELU_APPROXIMATE,
+    "relu": "relu",
+    "tanh": "tanh",
+    "silu": "silu",
+    "swish": "silu",
+}
+# The Google reference code (BERT's `get_activation`, XLNet's `ff_activation`):
+# its "gelu" is the tanh form.
+TF1_SPELLINGS = {
+    "gelu": GELU_APPROXIMATE,
+    "relu": "relu",
+    "tanh": "tanh",
+    "linear": "linear",
+}
+
+
+def from_spelling(spelled, spellings, field):
+    """The kerabert activation a format's `field` value `spelled` means."""
+    if spelled not in spellings:
+        raise ValueError(f"Unsupported {field} {spelled!r}; supported: {sorted(spellings)}.")
+    return spellings[spelled]
+
+
+def spelling(name, spellings):
+    """How a format spells the kerabert activation `name` (its first spelling)."""
+    for spelled, meaning in spellings.items():
+        if meaning == name:
+            return spelled
+    exportable = sorted({meaning for meaning in spellings.values()})
+    raise ValueError(f"The activation {name!r} has no equivalent in this format; exportable: "
+                     f"{exportable}.")
+
+
 def get_activation(name):
     """Returns the activation function for a kerabert activation name."""
     if name not in _ACTIVATIONS:

@@ -19,7 +19,7 @@ class BertEncoderLayer(keras.layers.Layer):
 
     Args:
       num_heads, hidden_dim, intermediate_dim: ints.
-      hidden_act: a kerabert activation name (`kerabert.layers.activations`).
+      activation: a kerabert activation name (`kerabert.layers.activations`).
       dropout: hidden dropout rate. attention_dropout: attention-probability dropout.
       layer_norm_epsilon: float, 1e-12 in every BERT checkpoint.
       kernel_initializer: initializer of every dense kernel.
@@ -27,14 +27,14 @@ class BertEncoderLayer(keras.layers.Layer):
     Call arguments: inputs (B, L, H); padding_mask (B, L), 1 = real token.
     """
 
-    def __init__(self, num_heads, hidden_dim, intermediate_dim, hidden_act="gelu",
+    def __init__(self, num_heads, hidden_dim, intermediate_dim, activation="gelu",
                  dropout=0.1, attention_dropout=0.1, layer_norm_epsilon=1e-12,
                  kernel_initializer="glorot_uniform", **kwargs):
         super().__init__(**kwargs)
         self.num_heads = num_heads
         self.hidden_dim = hidden_dim
         self.intermediate_dim = intermediate_dim
-        self.hidden_act = hidden_act
+        self.activation = activation
         self.dropout_rate = dropout
         self.attention_dropout = attention_dropout
         self.layer_norm_epsilon = layer_norm_epsilon
@@ -52,7 +52,7 @@ class BertEncoderLayer(keras.layers.Layer):
         self.self_attention_layer_norm = keras.layers.LayerNormalization(
             epsilon=layer_norm_epsilon, dtype=policy, name="self_attention_layer_norm")
         self.intermediate_dense = keras.layers.Dense(
-            intermediate_dim, activation=get_activation(hidden_act),
+            intermediate_dim, activation=get_activation(activation),
             kernel_initializer=init(), dtype=policy, name="intermediate_dense")
         self.output_dense = keras.layers.Dense(
             hidden_dim, kernel_initializer=init(), dtype=policy, name="output_dense")
@@ -85,7 +85,7 @@ class BertEncoderLayer(keras.layers.Layer):
             "num_heads": self.num_heads,
             "hidden_dim": self.hidden_dim,
             "intermediate_dim": self.intermediate_dim,
-            "hidden_act": self.hidden_act,
+            "activation": self.activation,
             "dropout": self.dropout_rate,
             "attention_dropout": self.attention_dropout,
             "layer_norm_epsilon": self.layer_norm_epsilon,

@@ -8,7 +8,7 @@ from kerabert.layers.activations import get_activation
 
 @keras.saving.register_keras_serializable(package="kerabert")
 class BertMaskedLMHead(keras.layers.Layer):
-    """Predicts the original tokens at the masked positions (SEED_NOTES §2.1).
+    """Predicts the original tokens at the masked positions (as BERT's `BertPretrainLayer`).
 
     `gather(sequence_output, masked_positions)` -> `mlm_dense` (H -> H,
     `activation`) -> `mlm_layer_norm` -> `x @ token_embedding^T +
@@ -16,9 +16,9 @@ class BertMaskedLMHead(keras.layers.Layer):
     word-embedding matrix (weights tied, as in the reference and HF
     `BertForPreTraining`); only the bias (V,) is the head's own.
 
-    The transform's activation is the backbone's `hidden_act` (gelu), as in the
-    legacy reference head and Google's / HF's checkpoints; the 001
-    `BertPretrainer` default of no activation is a bug (SEED_NOTES §12.6).
+    The transform's activation is the backbone's `activation` (gelu), as in the
+    legacy reference head and Google's / HF's checkpoints; Model Garden's Keras
+    `BertPretrainer` defaults to no activation, which is a bug.
 
     Args:
       vocabulary_size: V.

@@ -3,7 +3,7 @@
 import keras
 import tensorflow as tf
 
-# Blocked positions get -1e30, in float32 (SEED_NOTES §4.5).
+# Blocked positions get -1e30 (as in the reference XLNet `QALossLayer`), in float32.
 MASK_PENALTY = 1e30
 
 

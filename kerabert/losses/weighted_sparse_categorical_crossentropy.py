@@ -1,4 +1,4 @@
-"""The reference's weighted sparse categorical cross-entropy (SEED_NOTES §2.3).
+"""Model Garden's weighted sparse categorical cross-entropy (official/nlp/modeling/losses).
 
 Unlike `keras.losses.SparseCategoricalCrossentropy`, the predictions are
 already LOG-probabilities (the output of a log-softmax), and a weighted loss is

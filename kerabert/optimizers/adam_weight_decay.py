@@ -1,4 +1,4 @@
-"""AdamW as the BERT reference fine-tunes with it (SEED_NOTES §7.1)."""
+"""AdamW as the BERT reference fine-tunes with it (Model Garden's `AdamWeightDecay`)."""
 
 import re
 
@@ -19,8 +19,8 @@ class AdamWeightDecay(ClipAfterAllReduce, keras.optimizers.AdamW):
     Decay is decoupled and scaled by the current learning rate, applied before the
     Adam step: `var -= lr * weight_decay * var` (the reference formula).
 
-    Layer-wise learning-rate decay (XLNet's `lr_layer_decay_rate`, SEED_NOTES
-    §7.2): the update of a variable in layer l of n is scaled by
+    Layer-wise learning-rate decay (XLNet's `lr_layer_decay_rate`, in Model Garden's
+    `training_utils.py`): the update of a variable in layer l of n is scaled by
     `layer_decay_rate ** (n - 1 - l)`. The reference multiplies the *gradients*
     instead, after clipping; Adam's step m / sqrt(v) does not change when a
     gradient is scaled by a constant, so there that only moves epsilon's weight

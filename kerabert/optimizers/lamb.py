@@ -1,6 +1,6 @@
 """LAMB (You et al., 2019), the large-batch optimizer used for BERT pretraining.
 
-Not in the seeds (SEED_NOTES §7.3, §14): this follows the paper's Algorithm 2
+Not in the 2019 reference BERT / XLNet code: this follows the paper's Algorithm 2
 as the TF-Addons / Model Garden `LAMB` implements it.
 """
 

@@ -8,7 +8,7 @@ from keras import ops
 class LinearWarmupDecay(keras.optimizers.schedules.LearningRateSchedule):
     """`lr(step)`: linear from 0 to `peak` over the warmup, then linear to 0.
 
-    Deliberate difference from the reference (SEED_NOTES §7.1, §12.5): its BERT
+    Deliberate difference from the reference (Model Garden's `optimization.py`): its BERT
     `WarmUp` hands over to `PolynomialDecay(step)` evaluated at the *absolute*
     step, so the rate drops from `peak` to `peak * (1 - warmup/total)` the step
     after warmup. Here decay starts from `peak` at the end of warmup (as the

@@ -14,10 +14,10 @@ class WarmupPolynomialDecay(keras.optimizers.schedules.LearningRateSchedule):
     `d` (TF's `PolynomialDecay`, `cycle=False`). What `s` and `d` are is the
     one place the two references differ:
 
-    - `decay_from="warmup_end"` (XLNet, SEED_NOTES §7.2): `s = step - warmup`,
+    - `decay_from="warmup_end"` (XLNet's `optimization.py`): `s = step - warmup`,
       `d = total - warmup`, so the decay starts at `peak` and the curve is
       continuous. The XLNet `min_lr_ratio` is `end_learning_rate = peak * ratio`.
-    - `decay_from="absolute"` (BERT `WarmUp` + `PolynomialDecay`, §7.1, §12.5):
+    - `decay_from="absolute"` (BERT's `WarmUp` + `PolynomialDecay`):
       `s = step`, `d = total`, so the rate falls from `peak` to
       `peak * (1 - warmup / total)` (power 1) on the first step after warmup.
       Kept for reproducing reference runs; not the kerabert default.

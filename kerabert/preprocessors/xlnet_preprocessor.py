@@ -15,7 +15,7 @@ SEGMENT_PAD = 4
 
 def require_special_tokens(tokenizer, who):
     """XLNet packing needs <cls>, <sep> and <pad> in the SentencePiece model."""
-    tokenizer._check_vocabulary()
+    tokenizer.check_vocabulary()
     missing = [name for name in ("cls", "sep", "pad")
                if getattr(tokenizer, f"{name}_token_id") is None]
     if missing:

@@ -4,7 +4,7 @@
 `resolve_preset` accepts
   - a local folder (a kerabert preset or a Hugging Face model folder);
   - `hf://owner/repo[@revision]`: downloaded with `huggingface_hub` into its cache;
-  - a built-in name from `registry.PRESETS` (e.g. "bert_base_en_uncased").
+  - a built-in name (`kerabert.list_presets()`, e.g. "bert_base_en_uncased").
 
 Only the files kerabert reads are downloaded. With `HF_HUB_OFFLINE=1`, or when
 the Hub cannot be reached, the cache is used; if the files are not there the
@@ -36,16 +36,26 @@ _TOKEN_LIKE = re.compile(r"hf_[A-Za-z0-9]{8,}")
 # model folder, of which one weights format is fetched (safetensors first).
 KERABERT_FILES = ("config.json", "metadata.json", "model.weights.h5", "task.weights.h5",
                   "tokenizer.json", "preprocessor.json", "task.json", "assets/*")
-HF_FILES = ("config.json", "vocab.txt", "spiece.model", "tokenizer.json",
-            "tokenizer_config.json", "special_tokens_map.json")
+HF_CONFIG_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json",
+                   "special_tokens_map.json")
 HF_WEIGHTS = (
     ("model.safetensors",),
     ("model.safetensors.index.json", "model-*.safetensors"),
     ("pytorch_model.bin",),
     ("pytorch_model.bin.index.json", "pytorch_model-*.bin"),
 )
-# Original TF1 / Model Garden checkpoints uploaded as-is (`<prefix>.index` + data).
-TF_CHECKPOINT = ("bert_config.json", "xlnet_config.json", "*.index", "*.data-*", "checkpoint")
+# Original TF1 / Model Garden checkpoints uploaded as-is: a family's config,
+# `<prefix>.index` + data, and maybe a `checkpoint` state file.
+TF_CHECKPOINT_FILES = ("*.index", "*.data-*", "checkpoint")
+
+
+def _hf_files():
+    """The config and vocabulary files of a Hugging Face folder, every family's."""
+    return (*HF_CONFIG_FILES, *(name for f in registry.families() for name in f.tokenizer_files))
+
+
+def _tf_checkpoint_files():
+    return (*registry.tf_config_files(), *TF_CHECKPOINT_FILES)
 
 PIPELINE_TAGS = {
     None: "feature-extraction",
@@ -178,15 +188,10 @@ def resolve_preset(preset):
             "written by save_to_preset, or a Hugging Face model folder).")
     entry = registry.get(text)
     if entry is not None:
-        if entry["family"] not in registry.SUPPORTED_FAMILIES:
-            family = {"xlnet": "XLNet"}.get(entry["family"], entry["family"])
-            raise NotImplementedError(
-                f"{family} support is not implemented yet, so the preset {text!r} "
-                f"({entry['hf_repo']}) cannot be loaded. It is listed for when it lands.")
-        return download(entry["hf_repo"], None, label=f"{text} ({entry['hf_repo']})",
-                        family=entry["family"])
+        return download(entry.hf_repo, None, label=f"{text} ({entry.hf_repo})",
+                        family=entry.family)
     hints = []
-    close = difflib.get_close_matches(text, list(registry.PRESETS), n=3)
+    close = difflib.get_close_matches(text, registry.preset_names(), n=3)
     if close:
         hints.append(f"Did you mean {' or '.join(repr(c) for c in close)}?")
     if _REPO_ID.match(text) and "/" in text:
@@ -202,16 +207,16 @@ def select_files(repo_files):
     """The patterns of the repository files kerabert needs, given its file list."""
     names = set(repo_files)
     if not names:  # the Hub did not list the files: take every format kerabert reads
-        return (list(KERABERT_FILES) + list(HF_FILES) + [p for g in HF_WEIGHTS for p in g]
-                + list(TF_CHECKPOINT))
+        return (list(KERABERT_FILES) + list(_hf_files()) + [p for g in HF_WEIGHTS for p in g]
+                + list(_tf_checkpoint_files()))
     if {"metadata.json", "model.weights.h5"} & names:
         return list(KERABERT_FILES)
-    patterns = list(HF_FILES)
+    patterns = list(_hf_files())
     for group in HF_WEIGHTS:
         if group[0] in names:
             return patterns + list(group)
     if any(name.endswith(".index") for name in names):
-        return patterns + list(TF_CHECKPOINT)
+        return patterns + list(_tf_checkpoint_files())
     return patterns
 
 
@@ -236,14 +241,15 @@ def missing_files(folder, family=None, tokenizer=True):
         if "task" in classes:
             missing += [n for n in ("task.json", "task.weights.h5") if not has(n)]
         return missing
-    missing = [] if has("config.json", "bert_config.json") else ["config.json"]
+    missing = [] if has("config.json", *registry.tf_config_files()) else ["config.json"]
     tf_checkpoint = folder is not None and os.path.isdir(folder) and any(
         name.endswith(".index") for name in os.listdir(folder))
     if not (has(*(group[0] for group in HF_WEIGHTS)) or tf_checkpoint):
         missing.append("model.safetensors (or model.safetensors.index.json, pytorch_model.bin)")
-    if tokenizer and not has("vocab.txt", "spiece.model"):
-        missing.append({"bert": "vocab.txt", "xlnet": "spiece.model"}.get(
-            family, "vocab.txt (or spiece.model)"))
+    vocabularies = [name for f in registry.families() for name in f.tokenizer_files]
+    if tokenizer and not has(*vocabularies):
+        wanted = registry.family(family).tokenizer_files if family else vocabularies
+        missing.append(wanted[0] + (f" (or {', '.join(wanted[1:])})" if len(wanted) > 1 else ""))
     return missing
 
 
@@ -354,7 +360,7 @@ def _base_model_id(base_model):
         return None
     entry = registry.get(base_model)
     if entry is not None:
-        return entry["hf_repo"]
+        return entry.hf_repo
     if base_model.startswith(HF_SCHEME):
         return parse_hf_handle(base_model)[0]
     return base_model
@@ -372,10 +378,10 @@ def model_card(obj, repo_id, metrics=None, base_model=None):
 
     task_kind = getattr(obj, "task_kind", None)
     pipeline_tag = PIPELINE_TAGS.get(task_kind, "feature-extraction")
-    backbone = getattr(obj, "backbone", obj)
-    family = type(backbone).__name__.replace("Backbone", "").lower() or "bert"
+    family = registry.family_of(obj)
     base = _base_model_id(base_model)
-    data = ModelCardData(library_name="kerabert", tags=["kerabert", "keras", family, pipeline_tag],
+    tags = ["kerabert", "keras", *([family.name] if family else []), pipeline_tag]
+    data = ModelCardData(library_name="kerabert", tags=tags,
                          pipeline_tag=pipeline_tag, base_model=base,
                          metrics=[str(name) for name in metrics] if metrics else None)
     class_name = type(obj).__name__

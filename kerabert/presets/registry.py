@@ -1,74 +1,119 @@
-"""Built-in preset names: one table mapping a kerabert name to its checkpoint on
-the Hugging Face Hub.
+"""What the preset machinery knows about model families, told by the families.
 
-`params` is the exact parameter count of the backbone (embeddings, encoder and
-pooler, no task head), computed from the dimensions in each checkpoint's
-published `config.json` (vocabulary, layers, hidden and intermediate size,
-512 positions, 2 segments); `tests/presets/test_registry.py` recomputes it.
-For XLNet it is `XLNetModel`'s count (word embeddings, mask embedding, layers).
+The modules here read and write files and know no model. Each family (BERT,
+XLNet) registers itself from `kerabert/checkpoints/<family>.py` with a
+`Family`: its classes, how checkpoints of other libraries name it, and the
+module that converts them. Built-in preset names (a name -> a checkpoint on the
+Hugging Face Hub) are registered the same way.
 """
 
-# name: (Hugging Face repo id, architecture family, params, description)
-PRESETS = {
-    "bert_tiny_en_uncased": (
-        "google/bert_uncased_L-2_H-128_A-2", "bert", 4_385_920,
-        "2-layer, 128-hidden, 2-head BERT, uncased English (Turc et al., 2019)."),
-    "bert_mini_en_uncased": (
-        "google/bert_uncased_L-4_H-256_A-4", "bert", 11_170_560,
-        "4-layer, 256-hidden, 4-head BERT, uncased English (Turc et al., 2019)."),
-    "bert_small_en_uncased": (
-        "google/bert_uncased_L-4_H-512_A-8", "bert", 28_763_648,
-        "4-layer, 512-hidden, 8-head BERT, uncased English (Turc et al., 2019)."),
-    "bert_medium_en_uncased": (
-        "google/bert_uncased_L-8_H-512_A-8", "bert", 41_373_184,
-        "8-layer, 512-hidden, 8-head BERT, uncased English (Turc et al., 2019)."),
-    "bert_base_en_uncased": (
-        "google-bert/bert-base-uncased", "bert", 109_482_240,
-        "12-layer, 768-hidden, 12-head BERT-Base, uncased English."),
-    "bert_base_en_cased": (
-        "google-bert/bert-base-cased", "bert", 108_310_272,
-        "12-layer, 768-hidden, 12-head BERT-Base, cased English."),
-    "bert_large_en_uncased": (
-        "google-bert/bert-large-uncased", "bert", 335_141_888,
-        "24-layer, 1024-hidden, 16-head BERT-Large, uncased English."),
-    "bert_large_en_cased": (
-        "google-bert/bert-large-cased", "bert", 333_579_264,
-        "24-layer, 1024-hidden, 16-head BERT-Large, cased English."),
-    "bert_large_en_uncased_wwm": (
-        "google-bert/bert-large-uncased-whole-word-masking", "bert", 335_141_888,
-        "BERT-Large, uncased English, pretrained with whole-word masking."),
-    "bert_large_en_cased_wwm": (
-        "google-bert/bert-large-cased-whole-word-masking", "bert", 333_579_264,
-        "BERT-Large, cased English, pretrained with whole-word masking."),
-    "bert_large_en_uncased_wwm_squad": (
-        "google-bert/bert-large-uncased-whole-word-masking-finetuned-squad", "bert", 335_141_888,
-        "BERT-Large uncased whole-word-masking fine-tuned on SQuAD v1.1 (with its "
-        "question-answering head)."),
-    "bert_base_multi_cased": (
-        "google-bert/bert-base-multilingual-cased", "bert", 177_853_440,
-        "12-layer BERT-Base, cased, 104 languages."),
-    "bert_base_zh": (
-        "google-bert/bert-base-chinese", "bert", 102_267_648,
-        "12-layer BERT-Base, Chinese (simplified and traditional)."),
-    "xlnet_base_en_cased": (
-        "xlnet/xlnet-base-cased", "xlnet", 116_718_336,
-        "12-layer, 768-hidden, 12-head XLNet-Base, cased English."),
-    "xlnet_large_en_cased": (
-        "xlnet/xlnet-large-cased", "xlnet", 360_268_800,
-        "24-layer, 1024-hidden, 16-head XLNet-Large, cased English."),
-}
+import dataclasses
 
-# Families kerabert can build today.
-SUPPORTED_FAMILIES = ("bert", "xlnet")
+
+@dataclasses.dataclass(frozen=True)
+class Family:
+    """A model family as the loader, the hub and the commands see it.
+
+    Attributes:
+      name: "bert", "xlnet".
+      title: how messages spell it ("BERT").
+      checkpoints: the family's checkpoint module, with the functions the
+        loader calls (`backbone_config`, `head_config`, `tokenizer`,
+        `load_weights`, `tf_layout`, ... see `kerabert/checkpoints/bert.py`).
+      backbone_cls, tokenizer_cls: classes.
+      tasks: `{task kind: task class}` ("classifier", "question_answerer",
+        "pretrainer").
+      hf_model_types: the `model_type`s of Hugging Face configs it reads.
+      tf_config_files: config file names of its TensorFlow checkpoint releases.
+      tokenizer_files: the vocabulary files its tokenizer needs.
+    """
+
+    name: str
+    title: str
+    checkpoints: object
+    backbone_cls: type
+    tokenizer_cls: type
+    tasks: dict
+    hf_model_types: tuple
+    tf_config_files: tuple
+    tokenizer_files: tuple
+
+
+@dataclasses.dataclass(frozen=True)
+class Preset:
+    """A built-in preset name. `params` is the exact parameter count of the
+    backbone (no task head) computed from the checkpoint's published config;
+    `aliases` are other libraries' names for the same checkpoint."""
+
+    name: str
+    hf_repo: str
+    family: str
+    params: int
+    description: str
+    aliases: tuple = ()
+
+    def as_dict(self):
+        return {"name": self.name, "hf_repo": self.hf_repo, "family": self.family,
+                "params": self.params, "description": self.description}
+
+
+_FAMILIES = {}
+_PRESETS = {}
+_ALIASES = {}
+
+
+def register_family(family):
+    _FAMILIES[family.name] = family
+
+
+def register_presets(presets):
+    for preset in presets:
+        _PRESETS[preset.name] = preset
+        for alias in preset.aliases:
+            _ALIASES[alias] = preset.name
+
+
+def families():
+    """The registered families, in registration order."""
+    return list(_FAMILIES.values())
+
+
+def family(name):
+    return _FAMILIES[name]
+
+
+def family_of(model_or_class):
+    """The family whose backbone, tokenizer or task class `model_or_class` is
+    (or is an instance of); None when no family claims it."""
+    cls = model_or_class if isinstance(model_or_class, type) else type(model_or_class)
+    for candidate in _FAMILIES.values():
+        owned = (candidate.backbone_cls, candidate.tokenizer_cls, *candidate.tasks.values())
+        if issubclass(cls, owned):
+            return candidate
+    return None
+
+
+def family_for_model_type(model_type):
+    """The family that reads Hugging Face configs of `model_type`, or None."""
+    return next((f for f in _FAMILIES.values() if model_type in f.hf_model_types), None)
+
+
+def hf_model_types():
+    return sorted(t for f in _FAMILIES.values() for t in f.hf_model_types)
+
+
+def tf_config_files():
+    """Every family's TF checkpoint config file names."""
+    return [name for f in _FAMILIES.values() for name in f.tf_config_files]
 
 
 def get(name):
-    """`{"name", "hf_repo", "family", "params", "description"}` for a built-in name, or None."""
-    if name not in PRESETS:
-        return None
-    hf_repo, family, params, description = PRESETS[name]
-    return {"name": name, "hf_repo": hf_repo, "family": family, "params": params,
-            "description": description}
+    """The `Preset` of a built-in name (or of an alias of one), or None."""
+    return _PRESETS.get(_ALIASES.get(name, name))
+
+
+def preset_names():
+    return list(_PRESETS)
 
 
 def list_presets():
@@ -82,7 +127,7 @@ def list_presets():
     ```
     The command `kerabert presets` prints the same table.
     """
-    return [get(name) for name in PRESETS]
+    return [preset.as_dict() for preset in _PRESETS.values()]
 
 
 def format_params(count):

@@ -1,12 +1,12 @@
-"""Atomic writing of preset folders."""
+"""Writing kerabert preset folders, all or nothing."""
 
 import datetime
 import os
 import shutil
-import tempfile
 
 import keras
 
+from kerabert.presets import files
 from kerabert.presets.formats import kerabert_preset as fmt
 
 
@@ -17,7 +17,8 @@ def _version():
 
 
 class PresetWriter:
-    """Writes a preset into a temporary folder and moves it into place at the end.
+    """Writes a preset into a temporary folder and moves it into place at the end
+    (`files.AtomicFolder`).
 
     A crash midway leaves the old preset (if any) untouched and no half-written
     folder under the target name. Files already in the target are carried over,
@@ -27,37 +28,26 @@ class PresetWriter:
     def __init__(self, preset_dir, carry_over=True):
         """`carry_over=False` replaces an existing preset instead of adding to it."""
         self.preset_dir = os.path.abspath(os.fspath(preset_dir))
-        self.carry_over = carry_over
+        self._folder = files.AtomicFolder(self.preset_dir, carry_over=carry_over)
         self.classes = {}
+        self.parameter_count = None
 
     def __enter__(self):
-        parent = os.path.dirname(self.preset_dir)
-        os.makedirs(parent, exist_ok=True)
-        if os.path.exists(self.preset_dir) and not os.path.isdir(self.preset_dir):
-            raise FileExistsError(f"{self.preset_dir} exists and is not a folder.")
-        self.tmp = tempfile.mkdtemp(prefix="." + os.path.basename(self.preset_dir) + ".", dir=parent)
-        if self.carry_over and os.path.isdir(self.preset_dir):
-            shutil.copytree(self.preset_dir, self.tmp, dirs_exist_ok=True)
-            if os.path.isfile(os.path.join(self.tmp, fmt.METADATA_FILE)):
-                metadata = fmt.read_json(self.tmp, fmt.METADATA_FILE)
-                self.classes = metadata.get("classes", {})
-                # Kept when only a tokenizer is added to a backbone preset.
-                self.parameter_count = metadata.get("parameter_count")
+        self.tmp = self._folder.__enter__()
+        if os.path.isfile(os.path.join(self.tmp, fmt.METADATA_FILE)):
+            metadata = fmt.read_json(self.tmp, fmt.METADATA_FILE)
+            self.classes = metadata.get("classes", {})
+            # Kept when only a tokenizer is added to a backbone preset.
+            self.parameter_count = metadata.get("parameter_count")
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        if exc_type is not None:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            return False
-        self._write_metadata()
-        old = None
-        if os.path.isdir(self.preset_dir):
-            old = self.tmp + ".old"
-            os.rename(self.preset_dir, old)
-        os.rename(self.tmp, self.preset_dir)
-        if old:
-            shutil.rmtree(old, ignore_errors=True)
-        return False
+        if exc_type is None:
+            self._write_metadata()
+        return self._folder.__exit__(exc_type, exc, tb)
+
+    def _json(self, name, data):
+        files.write_json(os.path.join(self.tmp, name), data)
 
     def _write_metadata(self):
         metadata = {
@@ -68,17 +58,16 @@ class PresetWriter:
         }
         if "backbone" in self.classes:
             metadata["parameter_count"] = self.parameter_count
-        fmt.write_json(self.tmp, fmt.METADATA_FILE, metadata)
+        self._json(fmt.METADATA_FILE, metadata)
 
     def write_backbone(self, backbone):
-        fmt.write_json(self.tmp, fmt.CONFIG_FILE, keras.saving.serialize_keras_object(backbone))
+        self._json(fmt.CONFIG_FILE, keras.saving.serialize_keras_object(backbone))
         fmt.write_variables(os.path.join(self.tmp, fmt.BACKBONE_WEIGHTS_FILE), backbone.weights)
         self.classes["backbone"] = type(backbone).__name__
         self.parameter_count = int(backbone.count_params())
 
     def write_tokenizer(self, tokenizer):
-        fmt.write_json(self.tmp, fmt.TOKENIZER_CONFIG_FILE,
-                       keras.saving.serialize_keras_object(tokenizer))
+        self._json(fmt.TOKENIZER_CONFIG_FILE, keras.saving.serialize_keras_object(tokenizer))
         asset_dir = os.path.join(self.tmp, fmt.TOKENIZER_ASSET_DIR)
         shutil.rmtree(asset_dir, ignore_errors=True)
         os.makedirs(asset_dir)
@@ -87,14 +76,13 @@ class PresetWriter:
 
     def write_preprocessor(self, preprocessor):
         self.write_tokenizer(preprocessor.tokenizer)
-        fmt.write_json(self.tmp, fmt.PREPROCESSOR_CONFIG_FILE,
-                       keras.saving.serialize_keras_object(preprocessor))
+        self._json(fmt.PREPROCESSOR_CONFIG_FILE, keras.saving.serialize_keras_object(preprocessor))
         self.classes["preprocessor"] = type(preprocessor).__name__
 
     def write_task(self, task):
         self.write_backbone(task.backbone)
         if task.preprocessor is not None:
             self.write_preprocessor(task.preprocessor)
-        fmt.write_json(self.tmp, fmt.TASK_CONFIG_FILE, keras.saving.serialize_keras_object(task))
+        self._json(fmt.TASK_CONFIG_FILE, keras.saving.serialize_keras_object(task))
         fmt.write_variables(os.path.join(self.tmp, fmt.TASK_WEIGHTS_FILE), task.head_weights)
         self.classes["task"] = type(task).__name__

@@ -4,6 +4,8 @@ import contextlib
 
 import numpy as np
 
+from kerabert.presets.errors import CheckpointMismatchError
+
 # Callbacks `(reader, name)` run after every tensor a reader hands out; see
 # `observe_reads` (the `kerabert convert` progress bar uses it).
 _READ_OBSERVERS = []
@@ -19,33 +21,32 @@ def observe_reads(callback):
         _READ_OBSERVERS.remove(callback)
 
 
-class CheckpointMismatchError(ValueError):
-    """The checkpoint does not fit the model built from its config."""
-
-
 class TensorReader:
     """Name -> array access over a checkpoint, with bookkeeping.
 
-    Converters call `get(name)` / `assign(variable, name, transform)`; afterwards
-    `check_consumed()` raises if tensors were left over (unless they belong to a
-    known head the caller did not ask for), so a half-converted model never passes
-    silently.
+    Loading code calls `get(name)` / `assign(variable, name, transform)` for
+    the tensors it uses, and `mark_unused(names)` for tensors it knows and
+    deliberately leaves (a head the caller did not ask for, a tied copy, a
+    buffer). `check_consumed()` then raises if any other tensor was left, so a
+    half-converted model never passes silently.
 
     Args:
       loaders: `{name: zero-argument function returning a numpy array}`.
       source: the file or folder, for error messages.
       skipped: names the format left out because they are not model weights
         (optimizer slots, step counters), kept for reporting.
+
+    Attributes:
+      used: names of the tensors that were read into the model.
+      unused: `{name: reason}` of the tensors marked unused.
     """
 
     def __init__(self, loaders, source, skipped=()):
         self._loaders = dict(loaders)
         self.source = source
         self.used = set()
+        self.unused = {}
         self.skipped = sorted(skipped)
-        # Tensors a converter recognised as belonging to something other than the
-        # model being built (e.g. the heads beside a Model Garden encoder).
-        self.allowed_unused = set()
 
     def __contains__(self, name):
         return name in self._loaders
@@ -57,6 +58,7 @@ class TensorReader:
         return list(self._loaders)
 
     def get(self, name):
+        """The tensor `name` as a numpy array; counts it as used."""
         if name not in self._loaders:
             raise CheckpointMismatchError(
                 f"Tensor {name!r} is missing from {self.source}. The checkpoint does "
@@ -67,9 +69,12 @@ class TensorReader:
             callback(self, name)
         return value
 
-    def allow_unused(self, names):
-        """Marks tensors that `check_consumed` should not report (known heads)."""
-        self.allowed_unused.update(names)
+    def mark_unused(self, names, reason):
+        """Marks tensors that `check_consumed` should not report, with why
+        (e.g. "classifier head", "tied to the word embeddings")."""
+        for name in names:
+            if name in self._loaders and name not in self.used:
+                self.unused[name] = reason
 
     def assign(self, variable, name, transform=None):
         """Copies tensor `name` (after `transform`) into a Keras variable."""
@@ -89,13 +94,26 @@ class TensorReader:
                 "config file belongs to these weights.")
         variable.assign(np.asarray(value).astype(variable.dtype))
 
-    def check_consumed(self, ignore_prefixes=(), ignore_unused=False):
-        """Raises unless every tensor was used or matches `ignore_prefixes`."""
-        left = sorted(
-            n for n in self._loaders
-            if n not in self.used and n not in self.allowed_unused
-            and not n.startswith(tuple(ignore_prefixes))
-        )
+    def assign_dense(self, layer, kernel, bias=None, transpose=False):
+        """A Dense layer from its kernel (transposed from torch's (out, in) when
+        `transpose`) and, when given, its bias."""
+        self.assign(layer.kernel, kernel, np.transpose if transpose else None)
+        if bias is not None:
+            self.assign(layer.bias, bias)
+
+    def assign_layer_norm(self, layer, gamma, beta):
+        """A LayerNormalization layer from its scale and offset."""
+        self.assign(layer.gamma, gamma)
+        self.assign(layer.beta, beta)
+
+    def left_over(self):
+        """Tensors neither used nor marked unused."""
+        return sorted(n for n in self._loaders if n not in self.used and n not in self.unused)
+
+    def check_consumed(self, ignore_unused=False):
+        """Raises unless every tensor was used or marked unused; returns the
+        names left over (with `ignore_unused=True`, where they do not raise)."""
+        left = self.left_over()
         if left and not ignore_unused:
             shown = ", ".join(left[:8]) + (" ..." if len(left) > 8 else "")
             raise CheckpointMismatchError(

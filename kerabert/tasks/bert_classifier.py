@@ -19,6 +19,7 @@ class BertClassifier(Classifier):
       dropout: float, dropout before the classification layer (reference: the
         backbone's hidden dropout, 0.1).
       activation: None (logits, the default) or "softmax".
+      compile: compile with the default recipe (`compile()`), as keras-hub does.
 
     Inputs: raw strings / string pairs with a preprocessor, otherwise the dict
     `token_ids`, `segment_ids`, `padding_mask` (B, L) int32.
@@ -36,12 +37,9 @@ class BertClassifier(Classifier):
     preprocessor_cls = BertPreprocessor
 
     def __init__(self, backbone, num_classes, preprocessor=None, dropout=0.1,
-                 activation=None, **kwargs):
+                 activation=None, compile=True, **kwargs):
         check_num_classes(num_classes)
-        self._check_preprocessor(backbone, preprocessor)
         # === Layers ===
-        self.backbone = backbone
-        self.preprocessor = preprocessor
         self.output_dropout = keras.layers.Dropout(
             dropout, dtype=backbone.dtype_policy, name="classifier_dropout")
         # The logits layer computes in float32 under mixed precision, so the loss
@@ -56,20 +54,17 @@ class BertClassifier(Classifier):
         inputs = backbone.input
         pooled = backbone(inputs)["pooled_output"]
         outputs = self.output_dense(self.output_dropout(pooled))
-        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
-        # The backbone's policy: under mixed_float16 Keras then wraps the optimizer
-        # in a LossScaleOptimizer at compile time.
-        self.dtype_policy = backbone.dtype_policy
+        super().__init__(backbone, preprocessor, inputs=inputs, outputs=outputs, **kwargs)
 
         # === Config ===
         self.num_classes = num_classes
         self.dropout = dropout
-        self.activation = keras.activations.get(activation)
-        self._activation_name = activation
-        self.compile()
+        self.activation = activation
+        if compile:
+            self.compile()
 
     def get_config(self):
         config = super().get_config()
         config.update({"num_classes": self.num_classes, "dropout": self.dropout,
-                       "activation": self._activation_name})
+                       "activation": self.activation})
         return config

@@ -3,6 +3,7 @@
 import keras
 import tensorflow as tf
 
+from kerabert import keras_compat
 from kerabert.backbones.bert_backbone import BertBackbone
 from kerabert.layers.bert_masked_lm_head import BertMaskedLMHead
 from kerabert.losses import weighted_sparse_categorical_crossentropy
@@ -14,7 +15,7 @@ BACKBONE_INPUTS = ("token_ids", "segment_ids", "padding_mask")
 
 @keras.saving.register_keras_serializable(package="kerabert")
 class BertPretrainer(Task):
-    """BERT with its two pretraining heads (SEED_NOTES §2.1, §8).
+    """BERT with its two pretraining heads, as the reference `BertPretrainLayer`.
 
     - masked LM (`BertMaskedLMHead`, layer `mlm_head`): gelu dense + LayerNorm
       on the gathered masked positions, output weights tied to the word
@@ -23,16 +24,18 @@ class BertPretrainer(Task):
 
     Loss (the reference `BertPretrainLossAndMetricLayer`):
     `sum(w * -log p_mlm[masked_ids]) / (sum(w) + 1e-5) + mean(-log p_nsp[label])`
-    (without `next_sentence_labels` in y, the MLM term alone, as the 004
+    (without `next_sentence_labels` in y, the MLM term alone, as Model Garden's
     `MaskedLMTask`). Each replica's loss is divided by the number of replicas, so
-    a step follows the gradient of the global mean (SEED_NOTES §15.15).
+    a step follows the gradient of the global-batch mean (the reference scripts
+    disagree here: the original BERT training loop does not divide, Model
+    Garden's base `Task` does).
     `compile(loss=...)` is not used.
 
     Metrics (`keras.metrics` objects, reset every epoch, summed over replicas):
     `loss`; `masked_lm_accuracy`: `sum(w * correct) / sum(w)` pooled over the
-    epoch (weight-normalised as the 004 `MaskedLMAccuracy`, which averages the
-    per-batch ratios instead; the 000 metric, `mean(w * correct)`, is a bug,
-    SEED_NOTES §12.4); `lm_example_loss` and `next_sentence_loss`: mean of the
+    epoch (weight-normalised as Model Garden's `MaskedLMAccuracy`, which averages
+    the per-batch ratios instead; the original BERT metric, `mean(w * correct)`,
+    is not normalised by the weights, a bug); `lm_example_loss` and `next_sentence_loss`: mean of the
     per-batch MLM and NSP terms (so `loss = lm_example_loss +
     next_sentence_loss`); `next_sentence_accuracy`.
 
@@ -67,17 +70,13 @@ class BertPretrainer(Task):
     preprocessor_cls = BertPretrainerPreprocessor
     task_kind = "pretrainer"
 
-    def __init__(self, backbone, preprocessor=None, **kwargs):
-        self._check_preprocessor(backbone, preprocessor)
-
+    def __init__(self, backbone, preprocessor=None, compile=True, **kwargs):
         def init():
             return keras.initializers.TruncatedNormal(stddev=backbone.initializer_range)
 
         # === Layers ===
-        self.backbone = backbone
-        self.preprocessor = preprocessor
         self.mlm_head = BertMaskedLMHead(
-            backbone.vocabulary_size, backbone.hidden_dim, activation=backbone.hidden_act,
+            backbone.vocabulary_size, backbone.hidden_dim, activation=backbone.activation,
             layer_norm_epsilon=backbone.layer_norm_epsilon, kernel_initializer=init(),
             token_embedding=backbone.token_embedding, dtype=backbone.dtype_policy,
             name="mlm_head")
@@ -95,8 +94,7 @@ class BertPretrainer(Task):
             "nsp_log_probs": keras.ops.log_softmax(self.nsp_dense(encoded["pooled_output"]),
                                                    axis=-1),
         }
-        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
-        self.dtype_policy = backbone.dtype_policy
+        super().__init__(backbone, preprocessor, inputs=inputs, outputs=outputs, **kwargs)
         # Tracked as attributes, so `metrics` lists them and `fit` resets them.
         self._metric_trackers = {
             "masked_lm_accuracy": keras.metrics.Mean("masked_lm_accuracy"),
@@ -105,8 +103,8 @@ class BertPretrainer(Task):
                 "next_sentence_accuracy"),
             "next_sentence_loss": keras.metrics.Mean("next_sentence_loss"),
         }
-        self.compile()
-
+        if compile:
+            self.compile()
 
     def compile(self, optimizer="auto", loss="auto", *, metrics="auto", learning_rate=1e-4,
                 **kwargs):
@@ -152,7 +150,7 @@ class BertPretrainer(Task):
 
     def _track(self, loss, y, mlm_loss, nsp_loss, outputs):
         trackers = self._metric_trackers
-        self._loss_tracker.update_state(loss)
+        keras_compat.loss_tracker(self).update_state(loss)
         trackers["lm_example_loss"].update_state(mlm_loss)
         predicted = tf.argmax(outputs["mlm_log_probs"], axis=-1, output_type=tf.int32)
         correct = tf.cast(predicted == tf.cast(y["masked_ids"], tf.int32), tf.float32)
@@ -163,5 +161,5 @@ class BertPretrainer(Task):
             trackers["next_sentence_loss"].update_state(nsp_loss)
             trackers["next_sentence_accuracy"].update_state(
                 tf.reshape(y["next_sentence_labels"], [-1]), outputs["nsp_log_probs"])
-        return self._replica_logs({"loss": self._loss_tracker.result(),
+        return self._replica_logs({"loss": keras_compat.loss_tracker(self).result(),
                                    **{name: m.result() for name, m in trackers.items()}})

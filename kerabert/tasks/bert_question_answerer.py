@@ -43,11 +43,8 @@ class BertQuestionAnswerer(QuestionAnswerer):
     # The pooler is not part of the span head, so it gets no gradient.
     unused_weights = ("pooled_dense",)
 
-    def __init__(self, backbone, preprocessor=None, **kwargs):
-        self._check_preprocessor(backbone, preprocessor)
+    def __init__(self, backbone, preprocessor=None, compile=True, **kwargs):
         # === Layers ===
-        self.backbone = backbone
-        self.preprocessor = preprocessor
         # Logits in float32 under mixed precision (stable softmax and loss).
         self.span_logits = keras.layers.Dense(
             2, kernel_initializer=keras.initializers.TruncatedNormal(
@@ -58,13 +55,11 @@ class BertQuestionAnswerer(QuestionAnswerer):
         inputs = backbone.input
         logits = self.span_logits(backbone(inputs)["sequence_output"])
         outputs = {"start_logits": logits[..., 0], "end_logits": logits[..., 1]}
-        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
-        # The backbone's policy: under mixed_float16 Keras then wraps the optimizer
-        # in a LossScaleOptimizer at compile time.
-        self.dtype_policy = backbone.dtype_policy
+        super().__init__(backbone, preprocessor, inputs=inputs, outputs=outputs, **kwargs)
 
         # === Config ===
-        self.compile()
+        if compile:
+            self.compile()
 
     def _default_loss(self):
         return {name: keras.losses.SparseCategoricalCrossentropy(from_logits=True)

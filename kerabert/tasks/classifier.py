@@ -13,7 +13,7 @@ def check_num_classes(num_classes):
 class Classifier(Task):
     """A task with a `num_classes`-way head over one summary of the sequence.
 
-    Subclasses set `_activation_name` (None for logits, or "softmax") and
+    Subclasses set `activation` (None for logits, or "softmax") and
     `num_classes`, and list in `head_options` any other head setting a saved
     head must share to be reused, with the value presets that predate it imply.
     """
@@ -39,7 +39,7 @@ class Classifier(Task):
 
     def _default_loss(self):
         return keras.losses.SparseCategoricalCrossentropy(
-            from_logits=self._activation_name != "softmax")
+            from_logits=self.activation != "softmax")
 
     def _default_metrics(self):
         return [keras.metrics.SparseCategoricalAccuracy("accuracy")]

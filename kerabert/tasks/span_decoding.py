@@ -2,7 +2,7 @@
 
 Two decoders, because the two conventions users know disagree:
 
-- `decode_reference`: the BERT reference `write_predictions` (SEED_NOTES §6.2)
+- `decode_reference`: the BERT reference `write_predictions` (`squad_lib.py`),
   used for SQuAD evaluation: top-n start and end logits per window, spans in the
   context only, in the token's max-context window, end >= start, at most
   `max_answer_length` tokens, ranked by `start_logit + end_logit`, de-duplicated
@@ -155,7 +155,8 @@ def decode_pipeline(features, start_logits, end_logits, contexts, top_k=1, max_a
 
 def decode_beam(features, outputs, contexts, n_best_size=20, max_answer_length=30,
                 align_to_words=False):
-    """XLNet's post-processing of beam outputs (SEED_NOTES §4.6), per example.
+    """XLNet's post-processing of beam outputs (the reference `squad_utils.py`
+    `write_predictions`), per example.
 
     `outputs` holds the `XLNetSpanHead` arrays, one row per window. Candidate
     (i, j) is the i-th best start with its j-th best end (`end_top_index[i *

@@ -6,6 +6,7 @@ numpy arrays or a `tf.data.Dataset`) and map the preprocessor over the data
 in-graph; with `preprocessor=None` they take the packed dicts directly.
 """
 
+import importlib
 import logging
 import math
 import warnings
@@ -14,6 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kerabert import keras_compat
 from kerabert.optimizers.adam_weight_decay import AdamWeightDecay
 from kerabert.optimizers.linear_warmup_decay import LinearWarmupDecay
 
@@ -64,15 +66,21 @@ class TaskMixin:
 
     # --- construction helpers used by subclasses and the preset loader --------
 
-    def _check_preprocessor(self, backbone, preprocessor):
-        if preprocessor is None:
-            return
-        length = getattr(preprocessor, "sequence_length", None)
-        limit = getattr(backbone, "max_sequence_length", None)
-        if length and limit and length > limit:
-            raise ValueError(
-                f"The preprocessor's sequence_length ({length}) exceeds the backbone's "
-                f"max_sequence_length ({limit}); pass sequence_length<={limit}.")
+    def _set_backbone(self, backbone, preprocessor):
+        """Checks and stores the backbone and the preprocessor (every task
+        constructor's first step)."""
+        if preprocessor is not None:
+            length = getattr(preprocessor, "sequence_length", None)
+            limit = getattr(backbone, "max_sequence_length", None)
+            if length and limit and length > limit:
+                raise ValueError(
+                    f"The preprocessor's sequence_length ({length}) exceeds the backbone's "
+                    f"max_sequence_length ({limit}); pass sequence_length<={limit}.")
+        self.backbone = backbone
+        self.preprocessor = preprocessor
+        # The backbone's policy: under mixed_float16 Keras then wraps the
+        # optimizer in a LossScaleOptimizer at compile time.
+        self.dtype_policy = backbone.dtype_policy
 
     @property
     def head_weights(self):
@@ -112,6 +120,7 @@ class TaskMixin:
         valid ones. Head weights load when the preset holds the same kind of
         head with the same size.
         """
+        importlib.import_module("kerabert.checkpoints")  # registers the model families
         from kerabert.presets import loader
 
         return loader.load_task(cls, preset, load_weights=load_weights, **kwargs)
@@ -143,9 +152,10 @@ class TaskMixin:
         `AutoModelForQuestionAnswering` builds the *Simple* head instead) and
         `AutoTokenizer.from_pretrained(folder)`. The tokenizer defaults to
         the preprocessor's. Returns the folder's absolute path."""
-        from kerabert.presets import exporters
+        importlib.import_module("kerabert.checkpoints")  # registers the model families
+        from kerabert.presets import transformers_export
 
-        return exporters.transformers_exporter(self.backbone).export_task(self, folder, tokenizer)
+        return transformers_export.export_to_transformers(self, folder, tokenizer)
 
     # --- compile / fit ---------------------------------------------------------
 
@@ -158,8 +168,9 @@ class TaskMixin:
     def _default_loss_weights(self):
         return None
 
-    # The optimizer recipe of `compile()`: BERT's (SEED_NOTES §7.1); XLNet tasks
-    # override it with the XLNet scripts' (§7.2).
+    # The optimizer recipe of `compile()`: the BERT reference's AdamWeightDecay
+    # (decay 0.01, epsilon 1e-6); XLNet tasks override it with the XLNet
+    # fine-tuning scripts' (no decay, epsilon 1e-8).
     recipe = {"weight_decay": 0.01, "epsilon": 1e-6}
 
     def compile(self, optimizer="auto", loss="auto", *, metrics="auto",
@@ -288,38 +299,12 @@ class TaskMixin:
         self.train_function = None  # retrace with the new plan
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        # Keras builds metrics and optimizer from the first batch, averaged over
-        # replicas with `strategy.reduce("MEAN", batch)`. MultiWorkerMirrored-
-        # Strategy cannot reduce a nested (dict) batch, so every task would fail
-        # there (keras-team/keras#20329). The build only needs the batch's
-        # structure and shapes, which one replica's local values have.
-        strategy = getattr(self, "_distribute_strategy", None)
-        if iterator is None or not isinstance(
-                strategy, tf.distribute.MultiWorkerMirroredStrategy):
-            return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
-
-        def local(value):
-            if isinstance(value, tf.distribute.DistributedValues):
-                return strategy.experimental_local_results(value)[0]
-            return value
-
-        for _, _, it in iterator:
-            data_batch = tf.nest.map_structure(local, next(it))
-            break
-        with strategy.scope():
-            self._symbolic_build(data_batch=data_batch)
+        if iterator is not None and keras_compat.is_multi_worker(self):
+            return keras_compat.symbolic_build_from_local_batch(self, iterator)
+        return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
     def _replica_logs(self, logs):
-        """Per-replica step logs, shaped so Keras can average them.
-
-        Under MultiWorkerMirroredStrategy Keras averages each log with
-        `strategy.reduce("MEAN", value, axis=0)`, which fails on the scalar
-        metrics every step returns. As (1,) vectors they reduce to the same
-        mean over replicas."""
-        if not isinstance(getattr(self, "_distribute_strategy", None),
-                          tf.distribute.MultiWorkerMirroredStrategy):
-            return logs
-        return {k: tf.reshape(v, [1]) if v.shape.rank == 0 else v for k, v in logs.items()}
+        return keras_compat.replica_logs(self, logs)
 
     def _minimize(self, loss_fn):
         """One optimizer step for tasks whose loss Keras' `compile` cannot express.
@@ -401,5 +386,14 @@ class TaskMixin:
 
 
 class Task(TaskMixin, keras.Model):
-    """Base class of the functional kerabert tasks (built with
-    `super().__init__(inputs=..., outputs=...)`)."""
+    """Base class of the functional kerabert tasks.
+
+    A subclass constructor builds its head layers, wires the functional graph
+    from `backbone.input`, calls `super().__init__(backbone, preprocessor,
+    inputs=..., outputs=...)`, sets its config, and compiles the default recipe
+    unless `compile=False` (as keras-hub tasks do).
+    """
+
+    def __init__(self, backbone, preprocessor=None, *, inputs, outputs, **kwargs):
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        self._set_backbone(backbone, preprocessor)

@@ -9,7 +9,7 @@ from kerabert.tasks.classifier import check_num_classes
 
 SUMMARY_TYPES = ("last", "first")
 
-# The XLNet fine-tuning scripts' optimizer (SEED_NOTES §7.2): Adam with epsilon
+# The XLNet fine-tuning scripts' optimizer (`optimization.py`): Adam with epsilon
 # 1e-8 and no weight decay; when decay is asked for, the relative-attention
 # biases are decayed although their names contain "bias" (the scripts'
 # `include_in_weight_decay`), so only a trailing "bias" that is not r_w/r_r/r_s
@@ -36,6 +36,7 @@ class XLNetClassifier(Classifier):
       summary_type: "last" (reference) or "first".
       dropout: float, after the summary (HF `summary_last_dropout`, 0.1).
       activation: None (logits) or "softmax".
+      compile: compile with the default recipe (`compile()`).
 
     Inputs: raw strings / string pairs with a preprocessor, otherwise the dict
     `token_ids`, `segment_ids`, `padding_mask` (B, L) int32 (1 = real token).
@@ -54,18 +55,15 @@ class XLNetClassifier(Classifier):
     unused_weights = ("mask_embedding",)
 
     def __init__(self, backbone, num_classes, preprocessor=None, summary_type="last",
-                 dropout=0.1, activation=None, **kwargs):
+                 dropout=0.1, activation=None, compile=True, **kwargs):
         check_num_classes(num_classes)
         if summary_type not in SUMMARY_TYPES:
             raise ValueError(f"summary_type must be one of {SUMMARY_TYPES}, got {summary_type!r}.")
-        self._check_preprocessor(backbone, preprocessor)
 
         def init():
             return keras.initializers.RandomNormal(stddev=backbone.initializer_range)
 
         # === Layers ===
-        self.backbone = backbone
-        self.preprocessor = preprocessor
         self.sequence_summary = keras.layers.Dense(
             backbone.hidden_dim, activation="tanh", kernel_initializer=init(),
             dtype=backbone.dtype_policy, name="sequence_summary")
@@ -80,18 +78,18 @@ class XLNetClassifier(Classifier):
         sequence = backbone(inputs)["sequence_output"]
         summary = sequence[:, -1, :] if summary_type == "last" else sequence[:, 0, :]
         outputs = self.output_dense(self.summary_dropout(self.sequence_summary(summary)))
-        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
-        self.dtype_policy = backbone.dtype_policy
+        super().__init__(backbone, preprocessor, inputs=inputs, outputs=outputs, **kwargs)
 
         # === Config ===
         self.num_classes = num_classes
         self.summary_type = summary_type
         self.dropout = dropout
-        self._activation_name = activation
-        self.compile()
+        self.activation = activation
+        if compile:
+            self.compile()
 
     def get_config(self):
         config = super().get_config()
         config.update({"num_classes": self.num_classes, "summary_type": self.summary_type,
-                       "dropout": self.dropout, "activation": self._activation_name})
+                       "dropout": self.dropout, "activation": self.activation})
         return config

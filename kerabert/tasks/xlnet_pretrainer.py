@@ -3,6 +3,7 @@
 import keras
 import tensorflow as tf
 
+from kerabert import keras_compat
 from kerabert.backbones.xlnet_backbone import XLNetBackbone
 from kerabert.tasks.task import TaskMixin
 
@@ -23,7 +24,8 @@ class XLNetPretrainer(TaskMixin, keras.Model):
 
     Each example predicts `P` positions (`target_mapping`) in a factorisation
     order given by `perm_mask`; the query stream of each predicted position
-    sees its position but not its token (SEED_NOTES §4.2-4.3).
+    sees its position but not its token (the reference's permutation language
+    model, `data_utils._local_perm` and the `lm_loss` layer).
 
     logits = query_output @ token_embedding^T + bias (the reference `lm_loss`
     layer with `tie_weight=True`); loss = sum(ce * target_mask) / sum(target_mask).
@@ -51,15 +53,14 @@ class XLNetPretrainer(TaskMixin, keras.Model):
     backbone_cls = XLNetBackbone
     task_kind = "pretrainer"
 
-    def __init__(self, backbone, preprocessor=None, batch_size=None, **kwargs):
+    def __init__(self, backbone, preprocessor=None, batch_size=None, compile=True, **kwargs):
         super().__init__(**kwargs)
         if backbone.mem_len and not batch_size:
             raise ValueError(
                 f"The backbone keeps memory (mem_len={backbone.mem_len}); pass the "
                 "per-replica batch_size so the memory can live in variables.")
         # === Layers ===
-        self.backbone = backbone
-        self.preprocessor = preprocessor
+        self._set_backbone(backbone, preprocessor)
         self.lm_loss = _OutputBias(backbone.vocabulary_size, name="lm_loss")
         self.lm_bias = self.lm_loss.bias
         # Per-replica state, not weights: on-read synchronisation lets every
@@ -73,7 +74,6 @@ class XLNetPretrainer(TaskMixin, keras.Model):
                         aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA,
                         name=f"xlnet_memory_{i}")
             for i in range(backbone.num_layers if backbone.mem_len else 0))
-        self.dtype_policy = backbone.dtype_policy
         self._metric_trackers = {
             "lm_loss": keras.metrics.Mean("lm_loss"),
             "lm_accuracy": keras.metrics.Mean("lm_accuracy"),
@@ -81,7 +81,8 @@ class XLNetPretrainer(TaskMixin, keras.Model):
 
         # === Config ===
         self.batch_size = batch_size
-        self.compile()
+        if compile:
+            self.compile()
 
     # --- forward ---------------------------------------------------------------
 
@@ -151,10 +152,10 @@ class XLNetPretrainer(TaskMixin, keras.Model):
         return self._track(loss, accuracy)
 
     def _track(self, loss, accuracy):
-        self._loss_tracker.update_state(loss)
+        keras_compat.loss_tracker(self).update_state(loss)
         self._metric_trackers["lm_loss"].update_state(loss)
         self._metric_trackers["lm_accuracy"].update_state(accuracy)
-        return self._replica_logs({"loss": self._loss_tracker.result(),
+        return self._replica_logs({"loss": keras_compat.loss_tracker(self).result(),
                                    **{k: m.result() for k, m in self._metric_trackers.items()}})
 
     def fit(self, *args, **kwargs):

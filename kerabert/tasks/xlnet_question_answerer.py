@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kerabert import keras_compat
 from kerabert.backbones.xlnet_backbone import XLNetBackbone
 from kerabert.data import squad
 from kerabert.layers.xlnet_span_head import XLNetSpanHead
@@ -24,7 +25,7 @@ def _sigmoid(x):
 @keras.saving.register_keras_serializable(package="kerabert")
 class XLNetQuestionAnswerer(QuestionAnswerer):
     """XLNet SQuAD model: start logits, start-conditioned end logits, and an
-    answer-class logit for SQuAD 2.0 (`XLNetSpanHead`, SEED_NOTES §4.5).
+    answer-class logit for SQuAD 2.0 (`XLNetSpanHead`, the reference `QALossLayer`).
 
     Args:
       backbone: an `XLNetBackbone`.
@@ -59,11 +60,8 @@ class XLNetQuestionAnswerer(QuestionAnswerer):
     unused_weights = ("mask_embedding",)
 
     def __init__(self, backbone, preprocessor=None, start_n_top=5, end_n_top=5, dropout=0.1,
-                 **kwargs):
-        self._check_preprocessor(backbone, preprocessor)
+                 compile=True, **kwargs):
         # === Layers ===
-        self.backbone = backbone
-        self.preprocessor = preprocessor
         self.span_head = XLNetSpanHead(
             backbone.hidden_dim, start_n_top=start_n_top, end_n_top=end_n_top, dropout=dropout,
             layer_norm_epsilon=backbone.layer_norm_epsilon,
@@ -77,14 +75,14 @@ class XLNetQuestionAnswerer(QuestionAnswerer):
         inputs["cls_index"] = keras.Input(shape=(), dtype="int32", name="cls_index")
         hidden = backbone({k: inputs[k] for k in BACKBONE_INPUTS})["sequence_output"]
         outputs = self.span_head(hidden, inputs["p_mask"], inputs["cls_index"])
-        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
-        self.dtype_policy = backbone.dtype_policy
+        super().__init__(backbone, preprocessor, inputs=inputs, outputs=outputs, **kwargs)
 
         # === Config ===
         self.start_n_top = start_n_top
         self.end_n_top = end_n_top
         self.dropout = dropout
-        self.compile()
+        if compile:
+            self.compile()
 
     def _default_loss(self):
         return None  # computed in train_step / test_step (needs the gold start)
@@ -103,14 +101,14 @@ class XLNetQuestionAnswerer(QuestionAnswerer):
     def train_step(self, data):
         x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
         loss = self._minimize(lambda: self._span_loss(x, y, training=True))
-        self._loss_tracker.update_state(loss, sample_weight=tf.shape(x["token_ids"])[0])
-        return self._replica_logs({"loss": self._loss_tracker.result()})
+        keras_compat.loss_tracker(self).update_state(loss, sample_weight=tf.shape(x["token_ids"])[0])
+        return self._replica_logs({"loss": keras_compat.loss_tracker(self).result()})
 
     def test_step(self, data):
         x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
         loss = self._span_loss(x, y, training=False)
-        self._loss_tracker.update_state(loss, sample_weight=tf.shape(x["token_ids"])[0])
-        return self._replica_logs({"loss": self._loss_tracker.result()})
+        keras_compat.loss_tracker(self).update_state(loss, sample_weight=tf.shape(x["token_ids"])[0])
+        return self._replica_logs({"loss": keras_compat.loss_tracker(self).result()})
 
     def _labels(self, features):
         return {"start_positions": features.start_positions,

@@ -1,6 +1,6 @@
 """In-graph BERT text normalisation that remembers where every character came from.
 
-The reference `BasicTokenizer` (Google's `tokenization.py`, SEED_NOTES §5.1) cleans,
+The reference `BasicTokenizer` (Google's `tokenization.py`, also in Model Garden) cleans,
 pads CJK ideographs with spaces, lower-cases, strips accents (NFD, drop `Mn`) and
 splits punctuation. Every one of those steps acts on one code point at a time, so
 the whole pipeline is a function `code point -> string` (possibly empty, possibly

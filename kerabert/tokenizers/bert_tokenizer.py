@@ -156,7 +156,7 @@ class BertTokenizer(Tokenizer):
             vocabulary.index(self.mask_token) if self.mask_token in vocabulary else None
         )
 
-    def _check_vocabulary(self):
+    def check_vocabulary(self):
         if self._vocabulary is None:
             raise ValueError(
                 "This BertTokenizer has no vocabulary. Pass `vocabulary=` (a vocab.txt "
@@ -242,7 +242,7 @@ class BertTokenizer(Tokenizer):
 
     def detokenize(self, ids):
         """Joins pieces back into text ("un ##want" -> "unwant"), skipping padding."""
-        self._check_vocabulary()
+        self.check_vocabulary()
         ids = tf.convert_to_tensor(ids) if not isinstance(ids, tf.RaggedTensor) else ids
         scalar = ids.shape.rank == 1
         if scalar:
@@ -256,7 +256,7 @@ class BertTokenizer(Tokenizer):
     # --- saving -----------------------------------------------------------
 
     def save_assets(self, dir_path):
-        self._check_vocabulary()
+        self.check_vocabulary()
         with open(os.path.join(dir_path, VOCABULARY_FILE), "w", encoding="utf-8") as f:
             for token in self._vocabulary:
                 f.write(token + "\n")

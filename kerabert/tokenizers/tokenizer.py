@@ -1,5 +1,7 @@
 """Base class for kerabert tokenizers: a Keras layer that runs on strings in-graph."""
 
+import importlib
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -59,23 +61,25 @@ class Tokenizer(keras.layers.Layer):
         return self.tokenize(inputs)
 
     # --- shared plumbing; subclasses provide `_tokenize_batch(text)` (1-D
-    # string tensor -> ragged ids), `_check_vocabulary()` and `_vocabulary`.
+    # string tensor -> ragged ids), `check_vocabulary()` and `_vocabulary`.
 
-    def _check_vocabulary(self):
+    def check_vocabulary(self):
+        """Raises a `ValueError` saying how to give the tokenizer its vocabulary
+        when it has none yet (built without one, before `load_assets`)."""
         raise NotImplementedError
 
     def get_vocabulary(self):
-        self._check_vocabulary()
+        self.check_vocabulary()
         return list(self._vocabulary)
 
     def vocabulary_size(self):
-        self._check_vocabulary()
+        self.check_vocabulary()
         return len(self._vocabulary)
 
     def _prepare(self, inputs):
         """Validates text input; returns a 1-D string tensor and whether the input
         was a single string."""
-        self._check_vocabulary()
+        self.check_vocabulary()
         who = type(self).__name__
         text = convert_to_string_tensor(inputs, who)
         scalar = text.shape.rank == 0
@@ -130,6 +134,7 @@ class Tokenizer(keras.layers.Layer):
     @classmethod
     def from_preset(cls, preset, **kwargs):
         """Builds the tokenizer stored in `preset` (any format kerabert reads)."""
+        importlib.import_module("kerabert.checkpoints")  # registers the model families
         from kerabert.presets import loader
 
         return loader.load_tokenizer(cls, preset, **kwargs)

@@ -290,7 +290,14 @@ class XLNetTokenizer(Tokenizer):
         return (tf.ragged.constant(rows, dtype=tf.int32, ragged_rank=1),
                 tf.ragged.constant(spans, dtype=tf.int64, ragged_rank=1, inner_shape=(3,)))
 
-    def _check_vocabulary(self):
+    @property
+    def proto(self):
+        """The serialized SentencePiece model (bytes), as in a `spiece.model` file."""
+        self.check_vocabulary()
+        return self._proto
+
+    def check_vocabulary(self):
+        """Raises a clear error when the tokenizer has no model yet."""
         if self._proto is None:
             raise ValueError(
                 "This XLNetTokenizer has no SentencePiece model. Pass `proto=` (a "
@@ -550,7 +557,7 @@ class XLNetTokenizer(Tokenizer):
 
     def detokenize(self, ids):
         """Decodes ids with SentencePiece ("▁" becomes a space)."""
-        self._check_vocabulary()
+        self.check_vocabulary()
         ids = tf.convert_to_tensor(ids) if not isinstance(ids, tf.RaggedTensor) else ids
         scalar = ids.shape.rank == 1
         if scalar:
@@ -565,9 +572,9 @@ class XLNetTokenizer(Tokenizer):
     # --- saving -----------------------------------------------------------
 
     def save_assets(self, dir_path):
-        self._check_vocabulary()
+        self.check_vocabulary()
         with open(os.path.join(dir_path, PROTO_FILE), "wb") as f:
-            f.write(self._proto)
+            f.write(self.proto)
 
     def load_assets(self, dir_path):
         self.set_proto(os.path.join(dir_path, PROTO_FILE))

@@ -2,6 +2,7 @@ import keras
 import numpy as np
 import pytest
 import torch
+import transformers
 
 import kerabert
 from tests.conftest import torch_inputs
@@ -33,7 +34,6 @@ def test_matches_transformers_bert_model(hf_bert_dir, pairs):
 
 
 def test_minilm_real_checkpoint_matches_transformers(minilm_dir):
-    transformers = pytest.importorskip("transformers")
     backbone = kerabert.BertBackbone.from_preset(minilm_dir)
     tokenizer = kerabert.BertTokenizer.from_preset(minilm_dir)
     hf_tokenizer = transformers.AutoTokenizer.from_pretrained(minilm_dir)
@@ -57,11 +57,11 @@ def test_config_covers_reference_fields_and_round_trips():
     backbone = kerabert.BertBackbone(
         vocabulary_size=50, num_layers=1, num_heads=2, hidden_dim=8, intermediate_dim=12,
         dropout=0.05, attention_dropout=0.2, max_sequence_length=20, num_segments=16,
-        hidden_act="gelu_approximate", layer_norm_epsilon=1e-12, initializer_range=0.03)
+        activation="gelu_approximate", layer_norm_epsilon=1e-12, initializer_range=0.03)
     config = backbone.get_config()
     for key, value in dict(vocabulary_size=50, num_segments=16, dropout=0.05,
                            attention_dropout=0.2, max_sequence_length=20,
-                           hidden_act="gelu_approximate", layer_norm_epsilon=1e-12,
+                           activation="gelu_approximate", layer_norm_epsilon=1e-12,
                            initializer_range=0.03).items():
         assert config[key] == value
     clone = kerabert.BertBackbone.from_config(config)
@@ -94,7 +94,7 @@ def test_mixed_precision_outputs_and_float32_islands(policy):
     outputs = backbone(inputs)
     compute = policy.split("_")[1]
     assert outputs["sequence_output"].dtype.name == compute
-    assert backbone.get_layer("token_embedding").embeddings.dtype == "float32"
+    assert backbone.token_embedding.embeddings.dtype == "float32"
     assert np.isfinite(outputs["sequence_output"].numpy().astype("float32")).all()
     classifier = kerabert.BertClassifier(backbone, num_classes=2)
     assert classifier(inputs).dtype.name == "float32"
@@ -124,3 +124,17 @@ def test_bad_heads_and_activation():
     with pytest.raises(ValueError, match="Unknown activation"):
         kerabert.BertBackbone(vocabulary_size=10, num_layers=1, num_heads=2, hidden_dim=8,
                               intermediate_dim=8, hidden_act="gelu_new")
+
+
+def test_configs_that_say_hidden_act_still_load():
+    """`activation` was called `hidden_act` before kerabert 0.2: saved configs load
+    unchanged, and code that passes the old name gets a DeprecationWarning."""
+    config = kerabert.BertBackbone(vocabulary_size=20, num_layers=1, num_heads=2, hidden_dim=4,
+                                   intermediate_dim=8).get_config()
+    config["hidden_act"] = config.pop("activation")
+    config["hidden_act"] = "relu"
+    assert kerabert.BertBackbone.from_config(config).activation == "relu"
+    with pytest.warns(DeprecationWarning, match="now called activation"):
+        backbone = kerabert.BertBackbone(vocabulary_size=20, num_layers=1, num_heads=2,
+                                         hidden_dim=4, intermediate_dim=8, hidden_act="tanh")
+    assert backbone.activation == "tanh"

@@ -3,18 +3,14 @@ one-line errors, and `squad` for XLNet models."""
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
 from kerabert import cli
 from kerabert.version import __version__
+from tests.conftest import run_python
 from tests.conftest import save_tiny_hf_xlnet
 from tests.test_squad_cli import SQUAD
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HELP_PATHS = [[], ["demo"], ["squad"], ["squad", "train"], ["squad", "predict"],
               ["squad", "evaluate"], ["pretrain"], ["convert"], ["presets"]]
 
@@ -42,8 +38,7 @@ def test_help_does_not_import_tensorflow():
             "        out[' '.join(path)] = e.code\n"
             "print(json.dumps({'codes': out, 'heavy': sorted(m for m in ('tensorflow', 'keras', "
             "'keras_hub', 'torch', 'transformers') if m in sys.modules)}))")
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                            text=True, timeout=120, check=True)
+    result = run_python("-c", code, timeout=120)
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["heavy"] == []
     assert set(report["codes"].values()) == {0} and len(report["codes"]) == len(HELP_PATHS)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import kerabert
 from kerabert.data import bert_pretraining as bp
 from kerabert.tokenizers.bert_tokenizer import BertTokenizer
 
@@ -315,8 +316,7 @@ def test_create_pretraining_tfrecords(corpus, tokenizer, tmp_path):
 
 
 def test_dynamic_pretraining_dataset(tmp_path, tokenizer):
-    preprocessors = pytest.importorskip("kerabert.preprocessors.bert_pretrainer_preprocessor")
-    preprocessor = preprocessors.BertPretrainerPreprocessor(
+    preprocessor = kerabert.BertPretrainerPreprocessor(
         tokenizer, sequence_length=L, max_predictions_per_seq=P)
     path = str(tmp_path / "small.txt")
     _write_corpus(path, _botchan_lines()[:480], 12)

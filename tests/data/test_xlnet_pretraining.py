@@ -1,4 +1,4 @@
-"""XLNet permutation-LM data and XLNetPretrainer (SEED_NOTES §4.1-4.3)."""
+"""XLNet permutation-LM data and XLNetPretrainer (as Model Garden's `official/nlp/xlnet`)."""
 
 import os
 

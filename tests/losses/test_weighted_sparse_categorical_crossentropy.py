@@ -1,5 +1,5 @@
 """The reference's weighted sparse categorical cross-entropy, against its golden
-values (seed 001, `weighted_sparse_categorical_crossentropy_test.py`)."""
+values (Model Garden's `weighted_sparse_categorical_crossentropy_test.py`)."""
 
 import numpy as np
 import pytest

@@ -1,11 +1,8 @@
 """LAMB and the warmup/polynomial-decay schedule against numpy transcriptions of
 their reference formulas (LAMB: You et al. 2019, Algorithm 2 as in TF-Addons;
-schedules: SEED_NOTES §7.1, §7.2, §12.5)."""
+schedules: the BERT and XLNet `optimization.py` of Model Garden)."""
 
 import json
-import os
-import subprocess
-import sys
 
 import keras
 import numpy as np
@@ -13,8 +10,8 @@ import pytest
 
 from kerabert.optimizers.lamb import Lamb
 from kerabert.optimizers.warmup_polynomial_decay import WarmupPolynomialDecay
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.conftest import ROOT
+from tests.conftest import run_python
 
 
 # --- numpy references --------------------------------------------------------
@@ -180,6 +177,7 @@ import sys
 import keras
 from kerabert.optimizers.adam_weight_decay import AdamWeightDecay
 from kerabert.optimizers.lamb import Lamb
+from tests.conftest import run_python
 
 OPTIMIZER = {"lamb": Lamb, "adamw": AdamWeightDecay}[sys.argv[1]]
 
@@ -214,10 +212,8 @@ print(json.dumps({
 def test_clipped_optimizers_under_mirrored_strategy_equal_single_device(optimizer):
     # Logical devices must be configured before TensorFlow initialises, which
     # this pytest process has already done: run in a fresh interpreter.
-    env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="3")
-    result = subprocess.run([sys.executable, "-c", _MIRRORED_SCRIPT, optimizer], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = run_python("-c", _MIRRORED_SCRIPT, optimizer,
+                        env={"PYTHONPATH": ROOT, "TF_CPP_MIN_LOG_LEVEL": "3"}, timeout=300)
     runs = json.loads(result.stdout.strip().splitlines()[-1])
     single, mirrored = runs["single"], runs["mirrored"]
     assert single["replicas"] == 1 and mirrored["replicas"] == 2

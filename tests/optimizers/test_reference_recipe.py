@@ -1,5 +1,5 @@
 """The default fine-tuning recipe against a numpy transcription of the reference
-`AdamWeightDecay` + warmup/decay (SEED_NOTES §7.1)."""
+`AdamWeightDecay` + warmup/decay (Model Garden's `official/bert/optimization.py`)."""
 
 import keras
 import numpy as np

@@ -1,7 +1,7 @@
 """kerabert.XLNetPreprocessor against the reference packing and HF XLNetTokenizer.
 
 Oracles: a transcription of the reference `convert_single_example` +
-`_truncate_seq_pair` (official/nlp/xlnet/classifier_utils.py, SEED_NOTES 6.3),
+`_truncate_seq_pair` (official/nlp/xlnet/classifier_utils.py),
 and HF `XLNetTokenizer(a, b, padding="max_length", truncation=True)`.
 Expected differences: the reference pads ids with 0 and its `input_mask` is 1
 for padding; HF pads the segment ids with 3 where the reference (and kerabert)
@@ -15,11 +15,12 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+import transformers
 
 from kerabert.preprocessors.xlnet_preprocessor import XLNetPreprocessor
 from kerabert.tokenizers.xlnet_tokenizer import XLNetTokenizer
-from tests.tokenizers.corpus import FIXTURES
-from tests.tokenizers.corpus import botchan_sentences
+from tests.tokenization.corpus import FIXTURES
+from tests.tokenization.corpus import botchan_sentences
 
 MODEL = os.path.join(FIXTURES, "xlnet_digit_comma_unigram_800.model")
 SEP, CLS, PAD = 4, 3, 5
@@ -113,8 +114,7 @@ def test_matches_reference(tokenizer, length):
 @pytest.mark.parametrize("length", [6, 24, 64])
 def test_matches_hf(tokenizer, length):
     """HF's packing (`prepare_for_model`) of kerabert's ids: tokenization is
-    compared with HF in tests/tokenizers (it differs on rare Viterbi ties)."""
-    transformers = pytest.importorskip("transformers")
+    compared with HF in tests/tokenization (it differs on rare Viterbi ties)."""
     hf = transformers.XLNetTokenizer(vocab_file=MODEL)
     texts_a, texts_b = _pairs(40, seed=100 + length)
     ids_a = tokenizer.tokenize(texts_a).to_list()

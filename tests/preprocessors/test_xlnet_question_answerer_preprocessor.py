@@ -1,6 +1,6 @@
 """kerabert XLNetQuestionAnswererPreprocessor against a transcription of the
-reference `convert_examples_to_features` (official/nlp/xlnet/squad_utils.py,
-SEED_NOTES 6.4): doc spans, `_check_is_max_context`, the P <sep> Q <sep> <cls>
+reference `convert_examples_to_features` (official/nlp/xlnet/squad_utils.py):
+doc spans, `_check_is_max_context`, the P <sep> Q <sep> <cls>
 layout with right padding, `p_mask`, `cls_index` and the training targets. The
 reference's LCS character alignment is replaced by exact tokenizer offsets, so
 token positions of answers are checked by decoding them instead."""
@@ -17,8 +17,8 @@ from kerabert.preprocessors.xlnet_question_answerer_preprocessor import (
     XLNetQuestionAnswererPreprocessor,
 )
 from kerabert.tokenizers.xlnet_tokenizer import XLNetTokenizer
-from tests.tokenizers.corpus import FIXTURES
-from tests.tokenizers.corpus import botchan_sentences
+from tests.tokenization.corpus import FIXTURES
+from tests.tokenization.corpus import botchan_sentences
 
 MODEL = os.path.join(FIXTURES, "xlnet_digit_comma_unigram_800.model")
 SEP, CLS, PAD = 4, 3, 5

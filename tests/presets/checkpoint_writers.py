@@ -5,12 +5,12 @@ weights of a `transformers` model, so every converted model has a PyTorch oracle
   `cls/...`, `global_step`), written with the same SaveV2 op `tf.compat.v1.train.Saver`
   uses.
 - `write_keras_bert_folder`: Model Garden keras_bert, an object-based checkpoint of
-  a graph shaped like the seeds' TransformerEncoder (a Keras 2 functional network).
+  a graph shaped like Model Garden's TransformerEncoder (a Keras 2 functional network).
 - `write_tf20_folder`: Model Garden tf_20, the 2019 BertModel with 2-D Dense3D
   kernels, object-based (`object_based=True`) or name-based (`bert_model/...`).
 
 The object graphs are built from `tf.Module`s whose attributes mirror the Keras 2
-objects (attribute names from the seeds; a functional network adds
+objects (attribute names from Model Garden; a functional network adds
 `layer_with_weights-K` then `layer-N` for each of its layers), and the names are
 whatever `tf.train.Checkpoint` makes of them.
 """
@@ -65,7 +65,7 @@ def encoder_arrays(model):
 
 
 def write_bert_config(folder, hf_config, hidden_act="gelu"):
-    """The reference `bert_config.json` (SEED_NOTES §1.1) for a transformers config."""
+    """The reference `bert_config.json` (Model Garden's `BertConfig`) for a transformers config."""
     os.makedirs(folder, exist_ok=True)
     config = {
         "attention_probs_dropout_prob": hf_config.attention_probs_dropout_prob,
@@ -166,7 +166,7 @@ def dense_einsum(kernel, bias):
 
 
 def position_embedding(table):
-    # `self._position_embeddings = self.add_weight("embeddings", ...)` (001).
+    # `self._position_embeddings = self.add_weight("embeddings", ...)` (Model Garden's Keras BERT).
     m = module(embeddings=table)
     m._position_embeddings = m.embeddings
     return m
@@ -189,7 +189,7 @@ def functional(layers):
 
 
 def keras_bert_encoder(model):
-    """An object graph shaped like the seeds' TransformerEncoder (001)."""
+    """An object graph shaped like Model Garden's Keras `TransformerEncoder` (Nov 2019)."""
     a = encoder_arrays(model)
     heads = model.config.num_attention_heads
     hidden = model.config.hidden_size
@@ -214,7 +214,7 @@ def keras_bert_encoder(model):
             _output_dropout=tf.Module(),
             _output_layer_norm=layer_norm(*layer["output_norm"])))
     pooler = dense_einsum(*a["pooler"])
-    # The seeds' layer order: inputs, embeddings, Add, LayerNorm, Dropout, mask, blocks,
+    # Model Garden's layer order: inputs, embeddings, Add, LayerNorm, Dropout, mask, blocks,
     # Lambda (first token), pooler.
     return functional(
         [(tf.Module(), False)] * 3
@@ -227,7 +227,7 @@ def keras_bert_encoder(model):
 
 
 def tf20_bert_model(model):
-    """An object graph shaped like the 2019 BertModel (000), backward_compatible=True."""
+    """An object graph shaped like the 2019 BertModel (official/bert), backward_compatible=True."""
     a = encoder_arrays(model)
     blocks = []
     for layer in a["layers"]:
@@ -293,8 +293,8 @@ def tf20_names(model):
 
 
 def write_object_checkpoint(folder, model_object, **extra_children):
-    """`tf.train.Checkpoint(model=...).write(<folder>/bert_model.ckpt)`, as the seeds'
-    colab restores it."""
+    """`tf.train.Checkpoint(model=...).write(<folder>/bert_model.ckpt)`, as Model Garden's
+    fine-tuning colab restores it."""
     checkpoint = tf.train.Checkpoint(model=model_object, **extra_children)
     return checkpoint.write(os.path.join(folder, "bert_model.ckpt"))
 

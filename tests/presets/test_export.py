@@ -6,14 +6,14 @@ import os
 
 import numpy as np
 import pytest
+import torch
+import transformers
 
 import kerabert
-from kerabert.presets.exporters import huggingface_bert
+from kerabert.presets.formats import huggingface_checkpoint
 from tests.conftest import TINY_VOCAB
 from tests.conftest import save_tiny_hf_bert
 
-transformers = pytest.importorskip("transformers")
-torch = pytest.importorskip("torch")
 
 TEXTS = [
     "The quick brown fox jumps over the lazy dog.",
@@ -90,7 +90,7 @@ def test_config_fields_are_carried_over(tmp_path):
     backbone = kerabert.BertBackbone(
         vocabulary_size=len(TINY_VOCAB) + 3, num_layers=2, num_heads=2, hidden_dim=16,
         intermediate_dim=24, max_sequence_length=LENGTH, num_segments=3,
-        hidden_act="gelu_approximate", layer_norm_epsilon=1e-7, initializer_range=0.5)
+        activation="gelu_approximate", layer_norm_epsilon=1e-7, initializer_range=0.5)
     tokenizer = kerabert.BertTokenizer(TINY_VOCAB, lowercase=False, strip_accents=True,
                                        tokenize_chinese_chars=False)
     out = backbone.export_to_transformers(tmp_path / "hf", tokenizer=tokenizer)
@@ -202,7 +202,7 @@ def test_export_is_atomic_and_replaces_stale_weights(hf_bert_dir, tmp_path, monk
     def crash(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(huggingface_bert.safetensors_io, "save_file", crash)
+    monkeypatch.setattr(huggingface_checkpoint.safetensors_io, "save_file", crash)
     with pytest.raises(RuntimeError, match="disk full"):
         backbone.export_to_transformers(target, tokenizer=tokenizer)
     assert {p.name: p.read_bytes() for p in target.iterdir()} == before

@@ -7,15 +7,14 @@ import os
 import keras
 import numpy as np
 import pytest
+import torch
+import transformers
 
 import kerabert
-from kerabert.presets.exporters import huggingface_xlnet
 from tests.conftest import TINY_VOCAB
 from tests.conftest import XLNET_SPIECE
 from tests.conftest import save_tiny_hf_xlnet
 
-transformers = pytest.importorskip("transformers")
-torch = pytest.importorskip("torch")
 
 TEXTS = ["The quick brown fox jumps over the lazy dog.",
          "Héllo,   wörld! ``a cat'' sat on the mat",
@@ -135,13 +134,12 @@ def test_head_dim_that_transformers_cannot_hold(tmp_path):
     backbone = kerabert.XLNetBackbone(vocabulary_size=800, num_layers=1, num_heads=2,
                                       hidden_dim=16, intermediate_dim=8, head_dim=5)
     with pytest.raises(ValueError, match="head_dim"):
-        huggingface_xlnet.export_backbone(backbone, kerabert.XLNetTokenizer(XLNET_SPIECE),
-                                          tmp_path / "hf")
+        backbone.export_to_transformers(tmp_path / "hf",
+                                        tokenizer=kerabert.XLNetTokenizer(XLNET_SPIECE))
     assert not (tmp_path / "hf").exists()
 
 
 def test_classifier_round_trip(tmp_path):
-    pytest.importorskip("kerabert.tasks.xlnet_classifier")
     hf_folder = str(tmp_path / "source")
     save_tiny_hf_xlnet(hf_folder, "XLNetForSequenceClassification", seed=1, num_labels=3)
     classifier = kerabert.XLNetClassifier.from_preset(hf_folder, sequence_length=LENGTH)
@@ -204,7 +202,6 @@ def test_pretrainer_round_trip(tmp_path):
 
 
 def test_question_answerer_round_trip(tmp_path):
-    pytest.importorskip("kerabert.tasks.xlnet_question_answerer")
     hf_folder = str(tmp_path / "source")
     save_tiny_hf_xlnet(hf_folder, "XLNetForQuestionAnswering", seed=2, start_n_top=3,
                        end_n_top=2)

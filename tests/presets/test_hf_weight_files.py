@@ -7,10 +7,12 @@ import shutil
 import numpy as np
 import pytest
 import torch
+import transformers
 
 import kerabert
 from kerabert.presets import loader
-from kerabert.presets.formats import huggingface
+from kerabert.presets.formats import huggingface_checkpoint
+from kerabert.presets.formats.huggingface_checkpoint import HuggingFaceCheckpoint
 from tests.conftest import save_tiny_hf_bert
 from tests.conftest import torch_inputs
 
@@ -48,11 +50,11 @@ def test_weight_layout_matches_transformers(hf_folders, layout):
     folders, hf_model = hf_folders
     folder = folders[layout]
     files = set(os.listdir(folder))
-    assert huggingface.weights_file(folder) == LAYOUTS[layout][1]
+    assert huggingface_checkpoint.weights_file(folder) == LAYOUTS[layout][1]
     assert "model.safetensors" not in files
     if layout.startswith("sharded"):
         assert len([f for f in files if "-of-" in f]) > 1  # really several shards
-    assert loader.detect_format(folder) == "huggingface"
+    assert loader.open_source(folder).format_name == "huggingface"
     backbone = kerabert.BertBackbone.from_preset(folder)
     preprocessor = kerabert.BertPreprocessor.from_preset(folder, sequence_length=16)
     packed = {k: v.numpy() for k, v in preprocessor(TEXTS).items()}
@@ -72,7 +74,7 @@ def test_safetensors_is_preferred_over_bin(hf_folders, tmp_path):
     shutil.copytree(folders["bin"], folder)
     shutil.copy(os.path.join(os.path.dirname(folders["bin"]), "safetensors", "model.safetensors"),
                 folder)
-    assert huggingface.open_weights(str(folder)).source.endswith("model.safetensors")
+    assert HuggingFaceCheckpoint(str(folder)).open_weights().source.endswith("model.safetensors")
 
 
 def test_shard_index_naming_a_missing_shard(hf_folders, tmp_path):
@@ -82,12 +84,11 @@ def test_shard_index_naming_a_missing_shard(hf_folders, tmp_path):
     shard = sorted(f for f in os.listdir(folder) if "-of-" in f)[0]
     os.remove(folder / shard)
     with pytest.raises(FileNotFoundError, match=shard):
-        huggingface.open_weights(str(folder))
+        HuggingFaceCheckpoint(str(folder)).open_weights()
 
 
 def test_tokenizer_flags_of_a_bin_folder_are_carried_over(hf_folders, tmp_path):
     """A cased tokenizer that still strips accents: every flag must survive."""
-    transformers = pytest.importorskip("transformers")
     folders, _ = hf_folders
     folder = tmp_path / "cased"
     shutil.copytree(folders["bin"], folder)

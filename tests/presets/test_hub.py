@@ -18,20 +18,11 @@ from tests.presets.fake_hub import BAD_TOKEN
 from tests.presets.fake_hub import READ_TOKEN
 from tests.presets.fake_hub import WRITE_TOKEN
 from tests.presets.fake_hub import Blackhole
-from tests.presets.fake_hub import FakeHub
 from tests.presets.fake_hub import closed_port_url
 from tests.presets.fake_hub import folder_files
 from tests.presets.fake_hub import hub_env
 
 SENTENCES = ["the quick brown fox", "a cat sat on the mat", "the movie was not good"]
-
-
-@pytest.fixture
-def fake_hub(monkeypatch, tmp_path):
-    server = FakeHub().start()
-    hub_env(monkeypatch, tmp_path, server.url)
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

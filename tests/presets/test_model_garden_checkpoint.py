@@ -10,7 +10,7 @@ import tensorflow as tf
 
 import kerabert
 from kerabert.presets import loader
-from kerabert.presets.converters import model_garden_bert
+from kerabert.checkpoints import bert_weights
 from tests.conftest import save_tiny_hf_bert
 from tests.conftest import assert_backbone_matches
 from tests.presets import checkpoint_writers
@@ -67,10 +67,11 @@ def test_object_checkpoint_names_follow_the_seed_layouts(garden):
 def test_layout_matches_transformers(garden, layout):
     folders, hf_model, _ = garden
     folder = folders[layout]
-    assert loader.detect_format(folder) == "tf_checkpoint"
-    assert "Model Garden" in loader.format_module(folder).describe(folder)
+    preset = loader.PresetLoader(folder)
+    assert preset.source.format_name == "tf_checkpoint"
+    assert "Model Garden" in preset.describe()
     backbone = kerabert.BertBackbone.from_preset(folder)
-    assert backbone.hidden_act == "gelu_approximate"
+    assert backbone.activation == "gelu_approximate"
     preprocessor = kerabert.BertPreprocessor.from_preset(folder, sequence_length=16)
     packed = {k: v.numpy() for k, v in preprocessor((TEXTS, TEXTS[::-1])).items()}
     assert_backbone_matches(backbone, hf_model.bert, packed)
@@ -91,10 +92,10 @@ def test_encoder_inside_a_classifier_checkpoint(garden):
     names = _names(folder)
     assert "model/layer_with_weights-0/layer_with_weights-0/embeddings" + VALUE in names
     assert "model/layer_with_weights-1/kernel" + VALUE in names
-    assert model_garden_bert.layout(set(names)) == (model_garden_bert.KERAS_BERT,
-                                                    "model/layer_with_weights-0/")
+    garden = bert_weights.model_garden_layout(names)
+    assert (garden.kind, garden.root) == (bert_weights.KERAS_BERT, "model/layer_with_weights-0/")
     backbone = kerabert.BertBackbone.from_preset(folder)
-    np.testing.assert_array_equal(backbone.get_layer("token_embedding").embeddings.numpy(),
+    np.testing.assert_array_equal(backbone.token_embedding.embeddings.numpy(),
                                   hf_model.bert.embeddings.word_embeddings.weight.detach().numpy())
 
 

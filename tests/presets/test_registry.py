@@ -8,9 +8,7 @@ import kerabert
 from kerabert import cli
 from kerabert.presets import registry
 from tests.conftest import save_tiny_hf_bert
-from tests.presets.fake_hub import FakeHub
 from tests.presets.fake_hub import folder_files
-from tests.presets.fake_hub import hub_env
 
 REQUIRED = [
     "bert_base_en_uncased", "bert_base_en_cased", "bert_large_en_uncased", "bert_large_en_cased",
@@ -57,7 +55,7 @@ def xlnet_params(vocab, layers, hidden, intermediate):
 def test_list_presets_is_the_table():
     presets = kerabert.list_presets()
     assert "list_presets" in kerabert.__all__
-    assert [p["name"] for p in presets] == list(registry.PRESETS)
+    assert [p["name"] for p in presets] == registry.preset_names()
     assert set(REQUIRED) <= {p["name"] for p in presets}
     for p in presets:
         assert set(p) == {"name", "hf_repo", "family", "params", "description"}
@@ -92,46 +90,36 @@ def test_xlnet_parameter_count_matches_the_backbone():
     assert backbone.count_params() == xlnet_params(50, 2, 16, 32)
 
 
-def test_xlnet_names_resolve_to_their_hub_repos(monkeypatch, tmp_path, hf_xlnet_dir):
-    server = FakeHub().start()
-    try:
-        hub_env(monkeypatch, tmp_path, server.url)
-        folder, _ = hf_xlnet_dir
-        server.add_repo("xlnet/xlnet-base-cased", folder_files(folder))
-        loaded = kerabert.XLNetBackbone.from_preset("xlnet_base_en_cased")
-        local = kerabert.XLNetBackbone.from_preset(folder)
-        for a, b in zip(loaded.weights, local.weights):
-            np.testing.assert_array_equal(a.numpy(), b.numpy())
-        tokenizer = kerabert.XLNetTokenizer.from_preset("xlnet_base_en_cased")
-        assert tokenizer.cls_token_id == 3
-        with pytest.raises(ValueError, match="XLNetBackbone"):
-            kerabert.BertBackbone.from_preset("xlnet_base_en_cased")
-    finally:
-        server.stop()
+def test_xlnet_names_resolve_to_their_hub_repos(fake_hub, hf_xlnet_dir):
+    folder, _ = hf_xlnet_dir
+    fake_hub.add_repo("xlnet/xlnet-base-cased", folder_files(folder))
+    loaded = kerabert.XLNetBackbone.from_preset("xlnet_base_en_cased")
+    local = kerabert.XLNetBackbone.from_preset(folder)
+    for a, b in zip(loaded.weights, local.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    tokenizer = kerabert.XLNetTokenizer.from_preset("xlnet_base_en_cased")
+    assert tokenizer.cls_token_id == 3
+    with pytest.raises(ValueError, match="XLNetBackbone"):
+        kerabert.BertBackbone.from_preset("xlnet_base_en_cased")
 
 
 @pytest.mark.filterwarnings("ignore:.*has no pooler weights")
-def test_names_resolve_to_their_hub_repos(monkeypatch, tmp_path, hf_bert_dir):
-    server = FakeHub().start()
-    try:
-        hub_env(monkeypatch, tmp_path, server.url)
-        folder, _ = hf_bert_dir
-        server.add_repo("google-bert/bert-base-uncased", folder_files(folder))
-        loaded = kerabert.BertBackbone.from_preset("bert_base_en_uncased")
-        local = kerabert.BertBackbone.from_preset(folder)
-        for a, b in zip(loaded.weights, local.weights):
-            np.testing.assert_array_equal(a.numpy(), b.numpy())
+def test_names_resolve_to_their_hub_repos(fake_hub, tmp_path, hf_bert_dir):
+    folder, _ = hf_bert_dir
+    fake_hub.add_repo("google-bert/bert-base-uncased", folder_files(folder))
+    loaded = kerabert.BertBackbone.from_preset("bert_base_en_uncased")
+    local = kerabert.BertBackbone.from_preset(folder)
+    for a, b in zip(loaded.weights, local.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
 
-        # The SQuAD entry is a BertForQuestionAnswering checkpoint: its head loads.
-        squad_dir = str(tmp_path / "squad")
-        model = save_tiny_hf_bert(squad_dir, "BertForQuestionAnswering", seed=3)
-        server.add_repo("google-bert/bert-large-uncased-whole-word-masking-finetuned-squad",
-                        folder_files(squad_dir))
-        qa = kerabert.BertQuestionAnswerer.from_preset("bert_large_en_uncased_wwm_squad",
-                                                       preprocessor=None)
-        np.testing.assert_allclose(qa.get_layer("span_logits").kernel.numpy(),
-                                   model.qa_outputs.weight.detach().numpy().T)
-        asked = {path for method, path, _ in server.requests if method == "GET"}
-        assert "/api/models/google-bert/bert-base-uncased/revision/main" in asked
-    finally:
-        server.stop()
+    # The SQuAD entry is a BertForQuestionAnswering checkpoint: its head loads.
+    squad_dir = str(tmp_path / "squad")
+    model = save_tiny_hf_bert(squad_dir, "BertForQuestionAnswering", seed=3)
+    fake_hub.add_repo("google-bert/bert-large-uncased-whole-word-masking-finetuned-squad",
+                      folder_files(squad_dir))
+    qa = kerabert.BertQuestionAnswerer.from_preset("bert_large_en_uncased_wwm_squad",
+                                                   preprocessor=None)
+    np.testing.assert_allclose(qa.get_layer("span_logits").kernel.numpy(),
+                               model.qa_outputs.weight.detach().numpy().T)
+    asked = {path for method, path, _ in fake_hub.requests if method == "GET"}
+    assert "/api/models/google-bert/bert-base-uncased/revision/main" in asked

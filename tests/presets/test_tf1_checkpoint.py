@@ -12,8 +12,8 @@ import torch
 
 import kerabert
 from kerabert.presets import loader
-from kerabert.presets.converters import google_bert
-from kerabert.presets.formats import tf_checkpoint
+from kerabert.checkpoints import bert
+from kerabert.presets.formats.tf_checkpoint import TFCheckpoint
 from tests.conftest import save_tiny_hf_bert
 from tests.conftest import assert_backbone_matches
 from tests.conftest import torch_inputs
@@ -55,10 +55,11 @@ def test_checkpoint_holds_exactly_the_original_names(tf1):
 
 def test_backbone_matches_transformers(tf1):
     folder, hf_model, _ = tf1
-    assert loader.detect_format(folder) == "tf_checkpoint"
-    assert "Google TF1" in loader.format_module(folder).describe(folder)
+    preset = loader.PresetLoader(folder)
+    assert preset.source.format_name == "tf_checkpoint"
+    assert "Google TF1" in preset.describe()
     backbone = kerabert.BertBackbone.from_preset(folder)
-    assert backbone.hidden_act == "gelu_approximate"
+    assert backbone.activation == "gelu_approximate"
     assert backbone.num_segments == 2 and backbone.max_sequence_length == 64
     preprocessor = kerabert.BertPreprocessor.from_preset(folder, sequence_length=16)
     packed = {k: v.numpy() for k, v in preprocessor((TEXTS, TEXTS[::-1])).items()}
@@ -74,12 +75,12 @@ def test_backbone_matches_transformers(tf1):
     ("my_Cased_model", False), ("bert_tiny", True),
 ])
 def test_casing_is_inferred_as_the_reference_does(name, lowercase):
-    assert google_bert.infer_lowercase(f"/checkpoints/{name}/") is lowercase
+    assert bert.infer_lowercase(f"/checkpoints/{name}/") is lowercase
 
 
 def test_casing_in_the_config_wins_over_the_folder_name():
     config = {"do_lower_case": False}
-    assert google_bert.infer_lowercase("/x/uncased_L-12_H-768_A-12", config) is False
+    assert bert.infer_lowercase("/x/uncased_L-12_H-768_A-12", config) is False
 
 
 def test_tokenizer_casing_from_folder_name_and_override(tf1, tmp_path):
@@ -126,7 +127,7 @@ def test_unknown_tensor_is_an_error_unless_ignored_optimizer_slots_are_not(tf1, 
     assert "adam" not in message
     backbone = kerabert.BertBackbone.from_preset(target, ignore_unused_weights=True)
     assert backbone.num_layers == 2
-    reader = tf_checkpoint.open_weights(target)
+    reader = TFCheckpoint(target).open_weights()
     assert reader.skipped == ["bert/pooler/dense/kernel/adam_m",
                               "bert/pooler/dense/kernel/adam_v", "global_step"]
 
@@ -185,7 +186,7 @@ def test_config_without_checkpoint_builds_the_architecture(tf1, tmp_path):
     with pytest.raises(FileNotFoundError, match="bert_model.ckpt.index"):
         kerabert.BertBackbone.from_preset(str(target))
     backbone = kerabert.BertBackbone.from_preset(str(target), load_weights=False)
-    assert backbone.num_layers == 2 and backbone.hidden_act == "gelu_approximate"
+    assert backbone.num_layers == 2 and backbone.activation == "gelu_approximate"
 
 
 @pytest.mark.parametrize("task", ["question_answerer", "classifier"])

@@ -1,8 +1,8 @@
 """Test oracle: the reference BERT `FullTokenizer`, re-written from its documented rules.
 
 This is NOT library code and NOT a copy of Google's `tokenization.py`. It is an
-independent, deliberately plain transcription of the behaviour that SEED_NOTES
-section 5.1 documents for the original BERT tokenizer (BasicTokenizer followed by
+independent, deliberately plain transcription of the behaviour of the original BERT
+tokenizer (BasicTokenizer followed by
 WordpieceTokenizer), used by the tests as a slow but obviously-correct oracle:
 
 1. Clean: drop code point 0, U+FFFD and control characters (Unicode categories

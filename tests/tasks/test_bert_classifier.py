@@ -148,4 +148,4 @@ def test_mixed_precision_training(policy):
     history = classifier.fit(["good movie", "bad movie"] * 4, np.array([1, 0] * 4),
                              batch_size=4, epochs=2, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
-    assert classifier.backbone.get_layer("token_embedding").embeddings.dtype == "float32"
+    assert classifier.backbone.token_embedding.embeddings.dtype == "float32"

@@ -1,5 +1,6 @@
 """BertPretrainer: heads against transformers' BertForPreTraining, the reference
-loss and metrics, training, presets and mixed precision (SEED_NOTES §2.1, §8)."""
+loss and metrics (Model Garden's `BertPretrainLossAndMetricLayer` and `MaskedLMAccuracy`),
+training, presets and mixed precision."""
 
 import collections
 import os
@@ -78,7 +79,7 @@ def test_tf1_pretraining_heads_match_transformers(tmp_path):
     folder = str(tmp_path / "uncased_L-2_H-16_A-2")
     checkpoint_writers.write_tf1_folder(folder, hf_model)
     pretrainer = BertPretrainer.from_preset(folder, sequence_length=16)
-    assert pretrainer.backbone.hidden_act == "gelu_approximate"
+    assert pretrainer.backbone.activation == "gelu_approximate"
     x, _ = pretrainer.preprocessor((FIRST, SECOND), y=LABELS)
     _assert_matches_transformers(pretrainer, hf_model, x)
 

@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import pytest
 import torch
+import transformers
 
 import kerabert
 from kerabert.preprocessors.question_answerer_preprocessor import max_context_flags
@@ -55,7 +56,6 @@ def test_start_end_logits_match_transformers(hf_qa):
 
 @pytest.mark.parametrize("settings", SETTINGS, ids=lambda s: ",".join(f"{k}={v}" for k, v in s.items()))
 def test_answer_matches_transformers_pipeline(hf_qa, settings):
-    transformers = pytest.importorskip("transformers")
     folder, _, qa = hf_qa
     pipe = transformers.pipeline("question-answering", model=folder, tokenizer=folder,
                                  device=-1)
@@ -137,7 +137,6 @@ def test_windows_and_max_context_follow_the_reference(num_tokens, budget, stride
 
 
 def test_overlap_windows_match_hf_tokenizer_overflow(hf_qa):
-    transformers = pytest.importorskip("transformers")
     folder, _, qa = hf_qa
     tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
     question, context = PAIRS[1]

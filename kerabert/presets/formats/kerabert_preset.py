@@ -9,13 +9,15 @@
     task.weights.h5        head variables (task presets)
     metadata.json          versions, parameter count, date, class names
 
-Weights are keyed by Keras variable path so a mismatch names the tensor.
+Weights are keyed by Keras variable path, so a mismatch names the variable.
+Classes are found by the name they are registered with in Keras
+(`registered_name`, "kerabert>BertBackbone").
 """
 
-import json
 import os
 
 import h5py
+import keras
 import numpy as np
 
 from kerabert.presets import files
@@ -32,24 +34,6 @@ TOKENIZER_ASSET_DIR = os.path.join("assets", "tokenizer")
 REGISTERED_PREFIX = "kerabert>"
 
 
-def detect(folder):
-    path = os.path.join(folder, CONFIG_FILE)
-    if not os.path.isfile(path):
-        return os.path.isfile(os.path.join(folder, METADATA_FILE))
-    try:
-        config = read_json(folder, CONFIG_FILE)
-    except ValueError:
-        return False
-    return str(config.get("registered_name", "")).startswith(REGISTERED_PREFIX)
-
-
-def describe(folder):
-    classes = {}
-    if os.path.isfile(os.path.join(folder, METADATA_FILE)):
-        classes = read_json(folder, METADATA_FILE).get("classes", {})
-    return "kerabert preset" + (f" ({', '.join(sorted(set(classes.values())))})" if classes else "")
-
-
 def read_json(folder, name):
     path = os.path.join(folder, name)
     if not os.path.isfile(path):
@@ -57,12 +41,6 @@ def read_json(folder, name):
             f"The preset {folder} lacks {name}. It may be incomplete; save it again "
             "with save_to_preset().")
     return files.read_json(path)
-
-
-def write_json(folder, name, data):
-    with open(os.path.join(folder, name), "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2, sort_keys=True)
-        f.write("\n")
 
 
 def write_variables(path, variables):
@@ -95,8 +73,86 @@ def open_variables(path):
     return TensorReader({n: loader(n) for n in names}, path)
 
 
-def assign_variables(variables, reader):
-    """Loads every variable by path; leftovers in the file are an error."""
-    for variable in variables:
-        reader.assign(variable, variable.path)
-    reader.check_consumed()
+def _registered_class(config, folder):
+    name = config.get("registered_name")
+    found = keras.saving.get_registered_object(name) if name else None
+    if found is None:
+        raise ValueError(f"{folder}: unknown class {name!r} in the preset config.")
+    return found
+
+
+class KerabertPreset:
+    """A preset folder written by `save_to_preset`, read as the loader reads
+    any checkpoint (the methods have the `Checkpoint` conversion names)."""
+
+    format_name = "kerabert"
+
+    def __init__(self, folder):
+        self.folder = folder
+
+    @classmethod
+    def detect(cls, folder):
+        path = os.path.join(folder, CONFIG_FILE)
+        if not os.path.isfile(path):
+            return os.path.isfile(os.path.join(folder, METADATA_FILE))
+        config = files.read_json(path)
+        return isinstance(config, dict) and str(config.get("registered_name", "")).startswith(
+            REGISTERED_PREFIX)
+
+    def describe(self):
+        classes = {}
+        if os.path.isfile(os.path.join(self.folder, METADATA_FILE)):
+            classes = read_json(self.folder, METADATA_FILE).get("classes", {})
+        return "kerabert preset" + (f" ({', '.join(sorted(set(classes.values())))})"
+                                    if classes else "")
+
+    def _config(self, name):
+        config = read_json(self.folder, name)
+        return _registered_class(config, self.folder), config["config"]
+
+    def backbone_class(self):
+        return self._config(CONFIG_FILE)[0]
+
+    def backbone_config(self):
+        return dict(self._config(CONFIG_FILE)[1])
+
+    def tokenizer_class(self):
+        return self._config(TOKENIZER_CONFIG_FILE)[0]
+
+    def tokenizer(self, tokenizer_cls, **overrides):
+        found, config = self._config(TOKENIZER_CONFIG_FILE)
+        tokenizer = found.from_config({**config, **overrides})
+        tokenizer.load_assets(os.path.join(self.folder, TOKENIZER_ASSET_DIR))
+        return tokenizer
+
+    def preprocessor_config(self):
+        """(class, config without the tokenizer) of the saved preprocessor, or None."""
+        if not os.path.isfile(os.path.join(self.folder, PREPROCESSOR_CONFIG_FILE)):
+            return None
+        found, config = self._config(PREPROCESSOR_CONFIG_FILE)
+        return found, {k: v for k, v in config.items() if k != "tokenizer"}
+
+    def head_config(self, task_cls):
+        """The saved head's settings when it was saved from `task_cls` (or a
+        class related to it), else None."""
+        if not os.path.isfile(os.path.join(self.folder, TASK_CONFIG_FILE)):
+            return None
+        found, config = self._config(TASK_CONFIG_FILE)
+        if issubclass(found, task_cls) or issubclass(task_cls, found):
+            return task_cls.head_config_from(config)
+        return None
+
+    def load_weights(self, backbone, task=None, ignore_unused=False):
+        """Reads the backbone's variables (and `task`'s head's) by path."""
+        reader = open_variables(os.path.join(self.folder, BACKBONE_WEIGHTS_FILE))
+        for variable in backbone.weights:
+            reader.assign(variable, variable.path)
+        reader.check_consumed(ignore_unused=ignore_unused)
+        readers = [reader]
+        if task is not None:
+            head = open_variables(os.path.join(self.folder, TASK_WEIGHTS_FILE))
+            for variable in task.head_weights:
+                head.assign(variable, variable.path)
+            head.check_consumed()
+            readers.append(head)
+        return readers

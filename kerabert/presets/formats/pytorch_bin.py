@@ -35,7 +35,7 @@ import zipfile
 import ml_dtypes
 import numpy as np
 
-from kerabert.presets.formats.safetensors_io import CorruptCheckpointError
+from kerabert.presets.errors import CorruptCheckpointError
 
 # torch storage class -> numpy dtype of its elements.
 STORAGE_DTYPES = {

@@ -12,16 +12,14 @@ import struct
 import ml_dtypes
 import numpy as np
 
+from kerabert.presets.errors import CorruptCheckpointError
+
 DTYPES = {
     "F64": np.float64, "F32": np.float32, "F16": np.float16,
     "BF16": ml_dtypes.bfloat16, "I64": np.int64, "I32": np.int32,
     "I16": np.int16, "I8": np.int8, "U8": np.uint8, "BOOL": np.bool_,
 }
 _NAMES = {np.dtype(v): k for k, v in DTYPES.items()}
-
-
-class CorruptCheckpointError(ValueError):
-    """A checkpoint file that cannot be read as what it claims to be."""
 
 
 def read_header(path):

@@ -1,45 +1,35 @@
-"""TensorFlow checkpoint folders: original Google TF1 BERT and XLNet, and TF Model
-Garden TF2 BERT.
+"""TensorFlow checkpoint folders: the original Google TF1 releases (BERT,
+XLNet) and TF Model Garden TF2 BERT checkpoints.
 
-A folder holds a config (`bert_config.json`, the reference `BertConfig` JSON, or
-`xlnet_config.json`, the reference `XLNetConfig` JSON), the vocabulary (`vocab.txt`
-or `spiece.model`) and a checkpoint `<prefix>.index` + `<prefix>.data-NNNNN-of-NNNNN`:
+A folder holds a config (each family's: `bert_config.json`, the reference
+`BertConfig` JSON; `xlnet_config.json`, the reference `XLNetConfig` JSON; or a
+`config.json` without a Hugging Face `model_type`), the vocabulary
+(`vocab.txt` or `spiece.model`) and a checkpoint `<prefix>.index` +
+`<prefix>.data-NNNNN-of-NNNNN`. The prefix is `bert_model.ckpt` /
+`xlnet_model.ckpt` in the releases; otherwise the one a `checkpoint` state file
+names, or the only one in the folder.
 
-    bert_model.ckpt.*   Google's TF1 BERT releases and Model Garden's tf_20 /
-                        keras_bert releases (SEED_NOTES §11.4)
-    xlnet_model.ckpt.*  the original XLNet releases
-    <any>.index         otherwise, the one named by a `checkpoint` state file, or
-                        the only one in the folder
+All kinds are read with `tf.train.load_checkpoint`. Which family (and which of
+its layouts) the names follow is asked of each registered family
+(`checkpoints.tf_layout(names)`); the config must be of the same family.
 
-All kinds are read with `tf.train.load_checkpoint`; which converter maps the names
-is decided by the names themselves (each converter's `matches(names)`):
-`converters/google_bert.py` for TF1 BERT names (`bert/encoder/layer_0/...`),
-`converters/google_xlnet.py` for TF1 XLNet names (`model/transformer/layer_0/...`),
-`converters/model_garden_bert.py` for Model Garden layouts. The config must be of
-the same family as the names.
-
-Tensors that are not model weights (optimizer slots, step and save counters, the
-serialized object graph) are left out of the reader and listed in
-`reader.skipped`: a fine-tuning checkpoint carries them, and they never map onto a
-model.
-
-The functions here are the format protocol `loader` uses for every checkpoint
-format: `detect`, `load_config`, `converter`, `open_weights`, `describe`.
+Tensors that are not model weights (optimizer slots, step and save counters,
+the serialized object graph) are left out of the reader and listed in
+`reader.skipped`: a fine-tuning checkpoint carries them, and they never map
+onto a model.
 """
 
 import glob
 import os
 
 from kerabert.presets import files
-from kerabert.presets.formats.safetensors_io import CorruptCheckpointError
-from kerabert.presets.tensor_reader import TensorReader
+from kerabert.presets import registry
+from kerabert.presets.errors import CorruptCheckpointError
+from kerabert.presets.formats.checkpoint import Checkpoint
 
-# Config file names, in order of preference (`config.json` only counts when it
-# has no HF `model_type`, which `huggingface.detect` would have claimed first).
-CONFIG_FILES = ("bert_config.json", "xlnet_config.json", "config.json")
-CHECKPOINT_PREFIX = "bert_model.ckpt"
-XLNET_CONFIG_FILE = "xlnet_config.json"
-XLNET_CHECKPOINT_PREFIX = "xlnet_model.ckpt"
+GENERIC_CONFIG_FILE = "config.json"
+# Checkpoint prefixes of the original releases, tried first.
+RELEASE_PREFIXES = ("bert_model.ckpt", "xlnet_model.ckpt")
 
 # Names that are training state, not weights.
 _BOOKKEEPING_NAMES = ("global_step", "_CHECKPOINTABLE_OBJECT_GRAPH")
@@ -47,12 +37,6 @@ _BOOKKEEPING_PREFIXES = ("save_counter/", "optimizer/", "global_step/")
 _BOOKKEEPING_PARTS = ("/.OPTIMIZER_SLOT/",)
 # TF1 optimizer slots: AdamWeightDecay's adam_m / adam_v, tf.train.Adam's Adam / Adam_1.
 _BOOKKEEPING_SUFFIXES = ("/adam_m", "/adam_v", "/Adam", "/Adam_1")
-
-# Converter modules, tried in order on the checkpoint's variable names.
-CONVERTERS = ("kerabert.presets.converters.google_bert",
-              "kerabert.presets.converters.google_xlnet",
-              "kerabert.presets.converters.model_garden_bert")
-XLNET_CONVERTER = "kerabert.presets.converters.google_xlnet"
 
 
 def is_bookkeeping(name):
@@ -63,9 +47,8 @@ def is_bookkeeping(name):
 
 
 def checkpoint_prefix(folder):
-    """The checkpoint prefix (`<folder>/bert_model.ckpt` or `xlnet_model.ckpt`) in
-    `folder`, or None."""
-    for name in (CHECKPOINT_PREFIX, XLNET_CHECKPOINT_PREFIX):
+    """The checkpoint prefix in `folder` (see the module docstring), or None."""
+    for name in RELEASE_PREFIXES:
         preferred = os.path.join(folder, name)
         if os.path.isfile(preferred + ".index"):
             return preferred
@@ -80,46 +63,31 @@ def checkpoint_prefix(folder):
         raise ValueError(
             f"{folder} holds several TensorFlow checkpoints "
             f"({[os.path.basename(f) for f in found]}) and no `checkpoint` file saying "
-            f"which is current. Keep one, or name it {CHECKPOINT_PREFIX}.")
+            f"which is current. Keep one, or name it after its release "
+            f"({' or '.join(RELEASE_PREFIXES)}).")
     return found[0][: -len(".index")] if found else None
 
 
 def _config_path(folder):
-    names = CONFIG_FILES
-    # An XLNet release's config goes with its checkpoint, whatever else lies there.
-    if os.path.isfile(os.path.join(folder, XLNET_CHECKPOINT_PREFIX + ".index")):
-        names = (XLNET_CONFIG_FILE,) + tuple(n for n in names if n != XLNET_CONFIG_FILE)
-    for name in names:
+    names = registry.tf_config_files()
+    prefix = checkpoint_prefix_or_none(folder)
+    # A release's own config goes with its checkpoint, whatever else lies there:
+    # xlnet_model.ckpt with xlnet_config.json.
+    if prefix is not None:
+        stem = os.path.basename(prefix).split("_model.ckpt")[0]
+        names = sorted(names, key=lambda n: not n.startswith(stem + "_"))
+    for name in [*names, GENERIC_CONFIG_FILE]:
         path = os.path.join(folder, name)
         if os.path.isfile(path):
             return path
     return None
 
 
-def detect(folder):
-    """A BERT or XLNet config next to a TF checkpoint (or a `bert_config.json` /
-    `xlnet_config.json` alone)."""
-    if any(os.path.isfile(os.path.join(folder, name))
-           for name in (CONFIG_FILES[0], XLNET_CONFIG_FILE)):
-        return True
+def checkpoint_prefix_or_none(folder):
     try:
-        return _config_path(folder) is not None and checkpoint_prefix(folder) is not None
+        return checkpoint_prefix(folder)
     except ValueError:
-        return True  # several checkpoints: let `open_weights` say so
-
-
-def load_config(folder):
-    path = _config_path(folder)
-    if path is None:
-        wanted = (XLNET_CONFIG_FILE if os.path.isfile(
-            os.path.join(folder, XLNET_CHECKPOINT_PREFIX + ".index")) else CONFIG_FILES[0])
-        raise FileNotFoundError(
-            f"{folder} holds a TensorFlow checkpoint but no {wanted}, which says how "
-            f"big the model is. Put the {wanted} released with the checkpoint next to it.")
-    config = files.read_json(path)
-    if not isinstance(config, dict):
-        raise ValueError(f"{path} is not a BERT or XLNet config (a JSON object).")
-    return config
+        return None
 
 
 def _load_checkpoint(prefix):
@@ -133,83 +101,106 @@ def _load_checkpoint(prefix):
             f"{str(error).strip().splitlines()[0]}") from None
 
 
-def variable_names(folder):
-    """`{name: shape}` of the folder's checkpoint (empty when it has none)."""
-    prefix = checkpoint_prefix(folder)
-    if prefix is None:
-        return {}
-    return {name: tuple(shape) for name, shape in
-            _load_checkpoint(prefix).get_variable_to_shape_map().items()}
+class TFCheckpoint(Checkpoint):
+    """A TensorFlow checkpoint folder (see the module docstring)."""
 
+    format_name = "tf_checkpoint"
 
-def converter(config, folder):
-    """The converter module whose layout the checkpoint's names follow.
+    @classmethod
+    def detect(cls, folder):
+        """A family's config next to a TF checkpoint (or one of the family
+        config files alone, to build the architecture or the tokenizer)."""
+        if any(os.path.isfile(os.path.join(folder, n)) for n in registry.tf_config_files()):
+            return True
+        try:
+            prefix = checkpoint_prefix(folder)
+        except ValueError:
+            return True  # several checkpoints: `open_weights` says so
+        return prefix is not None and _config_path(folder) is not None
 
-    Without a readable checkpoint (building the architecture or the tokenizer
-    only) the config decides: the XLNet converter for an `XLNetConfig`, else the
-    Google BERT one (BERT kinds share the config and vocab files); `open_weights`
-    reports a damaged checkpoint when weights are read.
-    """
-    import importlib
+    def _read_config(self):
+        path = _config_path(self.folder)
+        if path is None:
+            wanted = " or ".join(registry.tf_config_files())
+            raise FileNotFoundError(
+                f"{self.folder} holds a TensorFlow checkpoint but no {wanted}, which says "
+                "how big the model is. Put the config released with the checkpoint next "
+                "to it.")
+        config = files.read_json(path)
+        if not isinstance(config, dict):
+            raise ValueError(f"{path} is not a model config (a JSON object).")
+        return config
 
-    modules = [importlib.import_module(name) for name in CONVERTERS]
-    xlnet = importlib.import_module(XLNET_CONVERTER)
-    xlnet_config = xlnet.is_config(config)
-    try:
-        names = [n for n in variable_names(folder) if not is_bookkeeping(n)]
-    except CorruptCheckpointError:
-        names = []
-    if not names:
-        return xlnet if xlnet_config else modules[0]
-    for module in modules:
-        if module.matches(names):
-            if (module is xlnet) != xlnet_config:
-                config_kind, checkpoint_kind = (("an XLNet", "a BERT") if xlnet_config
-                                                else ("a BERT", "an XLNet"))
+    @property
+    def prefix(self):
+        return checkpoint_prefix(self.folder)
+
+    def shapes(self):
+        """`{name: shape}` of the checkpoint's weights (empty without one)."""
+        if self.prefix is None:
+            return {}
+        return {n: tuple(s) for n, s in self._reader.get_variable_to_shape_map().items()
+                if not is_bookkeeping(n)}
+
+    @property
+    def _reader(self):
+        if "_tf_reader" not in self.__dict__:
+            self.__dict__["_tf_reader"] = _load_checkpoint(self.prefix)
+        return self.__dict__["_tf_reader"]
+
+    def _find_family(self):
+        """The family whose names the checkpoint follows; without a readable
+        checkpoint, the family whose config this is."""
+        try:
+            names = list(self.shapes())
+        except CorruptCheckpointError:
+            names = []
+        by_config = [f for f in registry.families() if f.checkpoints.claims_tf_config(self.config)]
+        if not names:
+            if not by_config:
+                raise ValueError(f"{self.folder}: the config is not one kerabert knows "
+                                 f"({', '.join(registry.tf_config_files())}).")
+            return by_config[0]
+        for family in registry.families():
+            layout = family.checkpoints.tf_layout(names)
+            if layout is None:
+                continue
+            if family not in by_config:
+                config_kind = f"{by_config[0].title}'s" if by_config else "of no known family"
                 raise ValueError(
-                    f"{folder} holds {config_kind} config, but its checkpoint "
-                    f"({os.path.basename(checkpoint_prefix(folder))}) is {checkpoint_kind} "
-                    f"one ({module.describe(names)}). Put the config released with the "
-                    "checkpoint next to it.")
-            return module
-    raise ValueError(
-        f"{checkpoint_prefix(folder)}: unrecognised variable names (e.g. "
-        f"{sorted(names)[:4]}). kerabert reads original Google BERT checkpoints "
-        "(bert/encoder/layer_N/...), original XLNet checkpoints "
-        "(model/transformer/layer_N/...) and TF Model Garden BERT checkpoints of the "
-        "tf_20 and keras_bert layouts.")
+                    f"{self.folder}: the config is {config_kind}, but the checkpoint "
+                    f"({os.path.basename(self.prefix)}) holds {family.title} weights "
+                    f"({family.checkpoints.DESCRIPTIONS[layout]}). Put the config "
+                    "released with the checkpoint next to it.")
+            return family
+        raise ValueError(
+            f"{self.prefix}: unrecognised variable names (e.g. {sorted(names)[:4]}). "
+            "kerabert reads " + "; ".join(f.checkpoints.TF_DESCRIPTION
+                                          for f in registry.families()) + ".")
 
+    def describe(self):
+        where = os.path.basename(self.prefix) if self.prefix else "no checkpoint"
+        return f"{self.family.checkpoints.describe(self)} ({where})"
 
-def describe(folder):
-    config = load_config(folder)
-    module = converter(config, folder)
-    names = [n for n in variable_names(folder) if not is_bookkeeping(n)]
-    prefix = checkpoint_prefix(folder)
-    where = os.path.basename(prefix) if prefix else "no checkpoint"
-    return f"{module.describe(names)} ({where})"
+    def _open_loaders(self):
+        prefix = self.prefix
+        if prefix is None:
+            raise FileNotFoundError(
+                f"No TensorFlow checkpoint in {self.folder}: expected "
+                f"{' or '.join(p + '.index' for p in RELEASE_PREFIXES)} and its .data-* files. "
+                "Pass load_weights=False to build the architecture only.")
+        reader = self._reader
+        names = reader.get_variable_to_shape_map()
 
+        def loader(name):
+            def load():
+                try:
+                    return reader.get_tensor(name)
+                except Exception as error:  # IndexError on a short read, DataLossError ...
+                    raise CorruptCheckpointError(
+                        f"Cannot read {name!r} from {prefix}: {error}. The checkpoint's data "
+                        "file is truncated or damaged; download it again.") from None
+            return load
 
-def open_weights(folder):
-    """Returns a `TensorReader` over the checkpoint's weights (bookkeeping left out)."""
-    prefix = checkpoint_prefix(folder)
-    if prefix is None:
-        raise FileNotFoundError(
-            f"No TensorFlow checkpoint in {folder}: expected {CHECKPOINT_PREFIX}.index "
-            f"(or {XLNET_CHECKPOINT_PREFIX}.index) and its .data-* files. Pass "
-            "load_weights=False to build the architecture only.")
-    reader = _load_checkpoint(prefix)
-    names = reader.get_variable_to_shape_map()
-
-    def loader(name):
-        def load():
-            try:
-                return reader.get_tensor(name)
-            except Exception as error:  # IndexError on a short read, DataLossError ...
-                raise CorruptCheckpointError(
-                    f"Cannot read {name!r} from {prefix}: {error}. The checkpoint's data "
-                    "file is truncated or damaged; download it again.") from None
-        return load
-
-    weights = {n: loader(n) for n in names if not is_bookkeeping(n)}
-    skipped = [n for n in names if is_bookkeeping(n)]
-    return TensorReader(weights, prefix, skipped=skipped)
+        weights = {n: loader(n) for n in names if not is_bookkeeping(n)}
+        return weights, prefix, [n for n in names if is_bookkeeping(n)]

@@ -1,8 +1,8 @@
 """kerabert.BertTokenizer against the reference rules, Hugging Face and an oracle.
 
-- Golden vectors of the reference `tokenization_test.py` (SEED_NOTES 5.1).
+- Golden vectors of the reference `tokenization_test.py` (official/bert).
 - Differential tests on a deterministic corpus of 12,000 awkward sentences
-  (tests/tokenizers/corpus.py) against HF `BertTokenizerFast` (uncased, real
+  (tests/tokenization/corpus.py) against HF `BertTokenizerFast` (uncased, real
   bert-base-uncased vocabulary), HF `tokenizers` (a cased vocabulary trained here)
   and a transcription of the reference FullTokenizer (tests/reference).
 - Offsets, tf.data / tf.function / SavedModel, detokenization, input errors and
@@ -26,12 +26,14 @@ import unicodedata
 import numpy as np
 import pytest
 import tensorflow as tf
+import transformers
+import tokenizers as hf_tokenizers
 
 import kerabert
 from tests.reference.bert_full_tokenizer import ReferenceFullTokenizer
 from tests.reference.bert_full_tokenizer import truncate_seq_pair
-from tests.tokenizers.corpus import FIXTURES
-from tests.tokenizers.corpus import build_corpus
+from tests.tokenization.corpus import FIXTURES
+from tests.tokenization.corpus import build_corpus
 
 GOLDEN_VOCAB_FILE = os.path.join(FIXTURES, "wordpiece_golden_vocab.txt")
 THRESHOLD = 0.9999
@@ -262,14 +264,12 @@ def uncased_kerabert(minilm_dir):
 
 @pytest.fixture(scope="module")
 def uncased_hf(minilm_dir):
-    transformers = pytest.importorskip("transformers")
     return transformers.BertTokenizerFast.from_pretrained(minilm_dir)
 
 
 @pytest.fixture(scope="module")
 def cased_setup(corpus):
     """A cased, accent-keeping WordPiece vocabulary trained on the corpus by HF."""
-    hf_tokenizers = pytest.importorskip("tokenizers")
     hf = hf_tokenizers.BertWordPieceTokenizer(
         lowercase=False, strip_accents=False, clean_text=True, handle_chinese_chars=True
     )

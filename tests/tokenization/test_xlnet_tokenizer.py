@@ -1,4 +1,4 @@
-"""kerabert.XLNetTokenizer against HF XLNetTokenizer (the reference rules, SEED_NOTES 5.2).
+"""kerabert.XLNetTokenizer against HF XLNetTokenizer (the reference rules).
 
 HF's `XLNetTokenizer._tokenize` is a line-by-line port of the reference
 `preprocess_text` + `encode_pieces` (official/nlp/xlnet/preprocess_utils.py), so
@@ -63,11 +63,12 @@ import unicodedata
 import numpy as np
 import pytest
 import tensorflow as tf
+import transformers
 
 import kerabert
-from tests.tokenizers.corpus import FIXTURES
-from tests.tokenizers.corpus import botchan_sentences
-from tests.tokenizers.corpus import build_corpus
+from tests.tokenization.corpus import FIXTURES
+from tests.tokenization.corpus import botchan_sentences
+from tests.tokenization.corpus import build_corpus
 
 UNIGRAM = os.path.join(FIXTURES, "botchan_en_unigram_1000.model")
 BPE = os.path.join(FIXTURES, "botchan_en_bpe_1000.model")
@@ -89,7 +90,6 @@ EXTRA = [
 
 
 def _hf(model, lowercase, keep_accents):
-    transformers = pytest.importorskip("transformers")
     return transformers.XLNetTokenizer(
         vocab_file=model, do_lower_case=lowercase, remove_space=True,
         keep_accents=keep_accents)
@@ -383,7 +383,6 @@ def test_offsets_batch_shapes_and_graph():
 
 
 def _hf_fast(model, lowercase, keep_accents):
-    transformers = pytest.importorskip("transformers")
     return transformers.XLNetTokenizerFast(
         vocab_file=model, do_lower_case=lowercase, keep_accents=keep_accents)
 

@@ -1,0 +1,44 @@
+"""Writing a kerabert model as a Hugging Face `transformers` folder.
+
+The model's family (found in the registry) provides the config, the
+architecture of each task head, the tokenizer files and the weight tables; the
+tensors are the `huggingface` column of those tables, so an export is the exact
+reverse of loading the same folder.
+"""
+
+from kerabert.presets import registry
+from kerabert.presets import weight_map
+from kerabert.presets.formats import huggingface_checkpoint
+
+FORMAT = "huggingface"
+
+
+def export_to_transformers(model, folder, tokenizer=None):
+    """Writes `model` (a backbone or a task) and `tokenizer` (default: a task's
+    preprocessor's) as a transformers folder; returns its absolute path."""
+    family = registry.family_of(model)
+    if family is None:
+        raise NotImplementedError(
+            f"Exporting a {type(model).__name__} to transformers is not supported.")
+    module = family.checkpoints
+    backbone = getattr(model, "backbone", model)
+    task = None if model is backbone else model
+    if tokenizer is None and task is not None and task.preprocessor is not None:
+        tokenizer = task.preprocessor.tokenizer
+    module.check_export_tokenizer(tokenizer, backbone)
+    config = module.transformers_config(backbone, tokenizer)
+    tensors, prefix = {}, ""
+    if task is not None:
+        architecture = module.HF_EXPORT_ARCHITECTURES.get(task.task_kind)
+        if architecture is None:
+            raise NotImplementedError(
+                f"Exporting a {type(task).__name__} (task kind {task.task_kind!r}) to "
+                "transformers is not supported yet; export its backbone with "
+                "task.backbone.export_to_transformers(...).")
+        config.update(module.transformers_head_config(task), architectures=[architecture])
+        tensors.update(weight_map.save(task, module.head_weights(task), FORMAT))
+        prefix = module.HF_BASE_PREFIX
+    tensors.update(weight_map.save(backbone, module.backbone_weights(backbone), FORMAT, prefix))
+    return huggingface_checkpoint.write_folder(
+        folder, dict(sorted(config.items())), tensors,
+        lambda tmp: module.write_transformers_tokenizer(tokenizer, tmp, backbone))

@@ -1,0 +1,139 @@
+"""A shared harness: tiny models of every kerabert class, and the checks every
+backbone and task must pass (config, `.keras` and preset round trips).
+
+    run_backbone_test(backbone, inputs, tmp_path)
+    run_task_test(task, inputs, tmp_path)
+    run_preset_roundtrip(model, inputs, tmp_path)
+
+`tiny_backbone(family)`, `tiny_task(task_cls)` and `task_inputs(task)` build
+small random models and a batch of model inputs for them.
+"""
+
+import os
+
+import keras
+import numpy as np
+
+import kerabert
+from tests.conftest import TINY_VOCAB
+from tests.conftest import XLNET_SPIECE
+
+SIZE = dict(num_layers=2, num_heads=2, hidden_dim=16, intermediate_dim=32)
+TEXTS = ["the quick brown fox", "a lazy dog was not good", "good movie !", ""]
+QUESTIONS = ["what jumps ?", "who sat ?"]
+CONTEXTS = ["the quick brown fox jumps over the lazy dog .", "a cat sat on the mat ."]
+
+TASKS = (kerabert.BertClassifier, kerabert.BertQuestionAnswerer, kerabert.BertPretrainer,
+         kerabert.XLNetClassifier, kerabert.XLNetQuestionAnswerer, kerabert.XLNetPretrainer)
+TASK_KWARGS = {kerabert.BertClassifier: {"num_classes": 3},
+               kerabert.XLNetClassifier: {"num_classes": 3},
+               kerabert.XLNetPretrainer: {"batch_size": 2}}
+
+
+def family(cls):
+    return "xlnet" if cls.__name__.startswith("XLNet") else "bert"
+
+
+def tiny_backbone(family, seed=0, **overrides):
+    keras.utils.set_random_seed(seed)
+    if family == "bert":
+        return kerabert.BertBackbone(vocabulary_size=len(TINY_VOCAB), max_sequence_length=64,
+                                     **{**SIZE, **overrides})
+    return kerabert.XLNetBackbone(vocabulary_size=800, **{**SIZE, **overrides})
+
+
+def tiny_tokenizer(family):
+    if family == "bert":
+        return kerabert.BertTokenizer(TINY_VOCAB)
+    return kerabert.XLNetTokenizer(XLNET_SPIECE)
+
+
+def tiny_task(cls, seed=0, **overrides):
+    """A `cls` over a tiny random backbone, with its preprocessor (sequence
+    length 32) when the class has one."""
+    name = family(cls)
+    backbone = tiny_backbone(name, seed, **({"mem_len": 4} if cls is kerabert.XLNetPretrainer
+                                             else {}))
+    preprocessor = None
+    if cls.preprocessor_cls is not None:
+        preprocessor = cls.preprocessor_cls(tiny_tokenizer(name), sequence_length=32)
+    return cls(backbone, preprocessor=preprocessor, **{**TASK_KWARGS.get(cls, {}), **overrides})
+
+
+def task_inputs(task):
+    """One batch of packed model inputs for `task` (numpy dict)."""
+    rng = np.random.default_rng(0)
+    if task.task_kind == "question_answerer":
+        return dict(task.preprocessor.featurize(QUESTIONS, CONTEXTS).inputs)
+    if isinstance(task, kerabert.XLNetPretrainer):
+        batch, length, targets = task.batch_size, 8, 3
+        perm = rng.integers(0, 2, (batch, length, length)).astype("float32")
+        mapping = np.zeros((batch, targets, length), "float32")
+        mapping[:, np.arange(targets), np.arange(targets)] = 1.0
+        return {"token_ids": rng.integers(7, 800, (batch, length)).astype("int32"),
+                "segment_ids": np.zeros((batch, length), "int32"), "perm_mask": perm,
+                "target_mapping": mapping}
+    if isinstance(task, kerabert.BertPretrainer):
+        length = 12
+        return {"token_ids": rng.integers(5, len(TINY_VOCAB), (2, length)).astype("int32"),
+                "segment_ids": np.zeros((2, length), "int32"),
+                "padding_mask": np.ones((2, length), "int32"),
+                "masked_positions": np.array([[1, 3, 0], [2, 4, 5]], "int32")}
+    packed = task.preprocessor(TEXTS)
+    return {k: np.asarray(v) for k, v in packed.items()}
+
+
+def _outputs(model, inputs):
+    outputs = model.predict_on_batch(inputs) if hasattr(model, "predict_on_batch") \
+        else model(inputs)
+    return keras.tree.map_structure(np.asarray, outputs)
+
+
+def assert_same_outputs(expected, actual, atol=1e-6):
+    keras.tree.assert_same_structure(expected, actual)
+    for e, a in zip(keras.tree.flatten(expected), keras.tree.flatten(actual)):
+        np.testing.assert_allclose(a, e, atol=atol)
+
+
+def run_preset_roundtrip(model, inputs, tmp_path):
+    """`save_to_preset` then `from_preset` of the model's class gives the same
+    class and the same outputs."""
+    folder = os.path.join(tmp_path, "preset")
+    model.save_to_preset(folder)
+    reloaded = type(model).from_preset(folder)
+    assert type(reloaded) is type(model)
+    assert_same_outputs(_outputs(model, inputs), _outputs(reloaded, inputs))
+    return reloaded
+
+
+def _round_trips(model, inputs, tmp_path):
+    expected = _outputs(model, inputs)
+    # Config: the same architecture, which takes the same weights.
+    clone = type(model).from_config(model.get_config())
+    clone.set_weights(model.get_weights())
+    assert_same_outputs(expected, _outputs(clone, inputs))
+    # A .keras file.
+    path = os.path.join(tmp_path, "model.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert type(loaded) is type(model)
+    assert_same_outputs(expected, _outputs(loaded, inputs))
+    run_preset_roundtrip(model, inputs, tmp_path)
+    return expected
+
+
+def run_backbone_test(backbone, inputs, tmp_path):
+    """Output names and shapes, then the config, `.keras` and preset round trips."""
+    outputs = _round_trips(backbone, inputs, tmp_path)
+    batch, length = inputs["token_ids"].shape
+    assert outputs["sequence_output"].shape == (batch, length, backbone.hidden_dim)
+    return outputs
+
+
+def run_task_test(task, inputs, tmp_path):
+    """The round trips, the default recipe, and `compile=False`."""
+    assert task.compiled
+    outputs = _round_trips(task, inputs, tmp_path)
+    bare = type(task).from_config({**task.get_config(), "compile": False})
+    assert not bare.compiled
+    return outputs
