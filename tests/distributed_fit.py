@@ -14,9 +14,9 @@ cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(
     cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
-from tests.tiny_models import sentiment_data  # noqa: E402
-from tests.tiny_models import tiny_bert_classifier  # noqa: E402
-from tests.tiny_models import weight_sums  # noqa: E402
+from tests.harness import sentiment_data  # noqa: E402
+from tests.harness import tiny_bert_classifier  # noqa: E402
+from tests.harness import weight_sums  # noqa: E402
 
 
 def main(mode):

@@ -16,10 +16,10 @@ import numpy as np
 import keras
 import kerabert
 from kerabert.callbacks import BackupAndRestore
-from tests.tiny_models import VOCAB
-from tests.tiny_models import sentiment_data
-from tests.tiny_models import tiny_bert_classifier
-from tests.tiny_models import weight_sums
+from tests.harness import VOCAB
+from tests.harness import sentiment_data
+from tests.harness import tiny_bert_classifier
+from tests.harness import weight_sums
 
 EPOCHS, BATCHES, BATCH_SIZE = 6, 4, 4
 

@@ -13,9 +13,9 @@ import tensorflow as tf
 
 import keras
 import kerabert
-from tests.tiny_models import sentiment_data
-from tests.tiny_models import tiny_bert_classifier
-from tests.tiny_models import weight_sums
+from tests.harness import sentiment_data
+from tests.harness import tiny_bert_classifier
+from tests.harness import weight_sums
 
 GLOBAL_BATCH = 8
 

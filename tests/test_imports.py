@@ -6,7 +6,7 @@ import json
 import pytest
 
 from tests.conftest import run_python
-from tests.tiny_models import tiny_bert_classifier
+from tests.harness import tiny_bert_classifier
 
 
 def run_fresh(code):

@@ -233,25 +233,9 @@ class BertTokenizer(Tokenizer):
         starts, ends = normalization.byte_to_char_offsets(normalized, starts, ends)
         return self._merge(ascii_rows, other_rows, ascii_parts, (ids, starts, ends))
 
-    def tokenize_with_offsets(self, inputs):
-        text, scalar = self._prepare(inputs)
-        ids, starts, ends = self._run("_tokenize_batch_with_offsets", text)
-        if scalar:
-            return ids[0], starts[0], ends[0]
-        return ids, starts, ends
-
-    def detokenize(self, ids):
-        """Joins pieces back into text ("un ##want" -> "unwant"), skipping padding."""
-        self.check_vocabulary()
-        ids = tf.convert_to_tensor(ids) if not isinstance(ids, tf.RaggedTensor) else ids
-        scalar = ids.shape.rank == 1
-        if scalar:
-            ids = tf.expand_dims(ids, 0)
-        if not isinstance(ids, tf.RaggedTensor):
-            ids = tf.RaggedTensor.from_tensor(ids)
-        ids = tf.ragged.boolean_mask(ids, ids != self.pad_token_id)
-        text = self._wordpiece.detokenize(tf.cast(ids, tf.int32))
-        return text[0] if scalar else text
+    def _detokenize_batch(self, ids):
+        """Joins pieces back into text ("un ##want" -> "unwant")."""
+        return self._wordpiece.detokenize(ids)
 
     # --- saving -----------------------------------------------------------
 

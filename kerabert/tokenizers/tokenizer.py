@@ -60,8 +60,10 @@ class Tokenizer(keras.layers.Layer):
     def call(self, inputs):
         return self.tokenize(inputs)
 
-    # --- shared plumbing; subclasses provide `_tokenize_batch(text)` (1-D
-    # string tensor -> ragged ids), `check_vocabulary()` and `_vocabulary`.
+    # --- shared plumbing; subclasses provide `_tokenize_batch(text)` and
+    # `_tokenize_batch_with_offsets(text)` (1-D string tensor -> ragged ids
+    # [and offsets]), `_detokenize_batch(ragged ids)`, `check_vocabulary()`
+    # and `_vocabulary`.
 
     def check_vocabulary(self):
         """Raises a `ValueError` saying how to give the tokenizer its vocabulary
@@ -107,6 +109,30 @@ class Tokenizer(keras.layers.Layer):
         text, scalar = self._prepare(inputs)
         ids = self._run("_tokenize_batch", text)
         return ids[0] if scalar else ids
+
+    def tokenize_with_offsets(self, inputs):
+        """`tokenize` plus each token's character span in the original text:
+        `(ids, starts, ends)`, int32 ids and int64 code-point offsets (end
+        exclusive), each (None,) or ragged (B, None). Runs in-graph."""
+        text, scalar = self._prepare(inputs)
+        ids, starts, ends = self._run("_tokenize_batch_with_offsets", text)
+        if scalar:
+            return ids[0], starts[0], ends[0]
+        return ids, starts, ends
+
+    def detokenize(self, ids):
+        """Ids ((L,), (B, L) or ragged (B, None)) -> text, padding dropped."""
+        self.check_vocabulary()
+        ids = tf.convert_to_tensor(ids) if not isinstance(ids, tf.RaggedTensor) else ids
+        scalar = ids.shape.rank == 1
+        if scalar:
+            ids = tf.expand_dims(ids, 0)
+        if not isinstance(ids, tf.RaggedTensor):
+            ids = tf.RaggedTensor.from_tensor(ids)
+        if self.pad_token_id is not None:
+            ids = tf.ragged.boolean_mask(ids, ids != self.pad_token_id)
+        text = self._detokenize_batch(tf.cast(ids, tf.int32))
+        return text[0] if scalar else text
 
     def id_to_token(self, token_id):
         if getattr(self, "_cached_index", None) is None:

@@ -1,7 +1,7 @@
 """XLNet SentencePiece tokenizer, in-graph, with character offsets."""
 
 import functools
-import itertools
+import hashlib
 import os
 import unicodedata
 
@@ -150,15 +150,16 @@ class _SharedSentencepieceModel(sentencepiece_tokenizer._SentencepieceModelResou
     so `keras.utils.set_random_seed`) clears TensorFlow's eager kernel cache,
     which deletes that kernel and the model with it: every later call, in eager
     code or an already-built `tf.data` pipeline, fails with "Resource ...
-    SentencepieceOp ... does not exist". A unique `shared_name` keeps the model
-    in the resource manager for the life of the process instead.
+    SentencepieceOp ... does not exist". A `shared_name` keeps the model in the
+    resource manager for the life of the process instead. The name is the
+    model's SHA-256, so two models never share one: not in this process, and not
+    in a server that loads SavedModels exported by different processes.
     """
 
-    _count = itertools.count()
-
     def _create_resource(self):
+        digest = hashlib.sha256(self._model).hexdigest()[:32]
         return sentencepiece_tokenizer.gen_sentencepiece_tokenizer.sentencepiece_op(
-            model=self._model, shared_name=f"kerabert_sentencepiece_{next(self._count)}")
+            model=self._model, shared_name=f"kerabert_sentencepiece_{digest}")
 
 
 def read_proto(proto):
@@ -549,25 +550,11 @@ class XLNetTokenizer(Tokenizer):
           points), so for such input the ids can differ from `tokenize`, which
           hands the raw bytes to SentencePiece.
         """
-        text, scalar = self._prepare(inputs)
-        ids, starts, ends = self._run("_tokenize_batch_with_offsets", text)
-        if scalar:
-            return ids[0], starts[0], ends[0]
-        return ids, starts, ends
+        return super().tokenize_with_offsets(inputs)
 
-    def detokenize(self, ids):
+    def _detokenize_batch(self, ids):
         """Decodes ids with SentencePiece ("▁" becomes a space)."""
-        self.check_vocabulary()
-        ids = tf.convert_to_tensor(ids) if not isinstance(ids, tf.RaggedTensor) else ids
-        scalar = ids.shape.rank == 1
-        if scalar:
-            ids = tf.expand_dims(ids, 0)
-        if not isinstance(ids, tf.RaggedTensor):
-            ids = tf.RaggedTensor.from_tensor(ids)
-        if self.pad_token_id is not None:
-            ids = tf.ragged.boolean_mask(ids, ids != self.pad_token_id)
-        text = self._sentencepiece.detokenize(tf.cast(ids, tf.int32))
-        return text[0] if scalar else text
+        return self._sentencepiece.detokenize(ids)
 
     # --- saving -----------------------------------------------------------
 

@@ -13,7 +13,6 @@ import torch
 import kerabert
 from kerabert.presets import loader
 from kerabert.checkpoints import bert
-from kerabert.presets.formats.tf_checkpoint import TFCheckpoint
 from tests.conftest import save_tiny_hf_bert
 from tests.conftest import assert_backbone_matches
 from tests.conftest import torch_inputs
@@ -109,27 +108,6 @@ def test_classifier_from_tf1_needs_num_classes_and_takes_casing(tf1):
         classifier.backbone.get_layer("pooled_dense").kernel.numpy(),
         tensors["bert/pooler/dense/kernel"])
     assert classifier.predict(["the cat"], verbose=0).shape == (1, 2)
-
-
-def test_unknown_tensor_is_an_error_unless_ignored_optimizer_slots_are_not(tf1, tmp_path):
-    folder, hf_model, _ = tf1
-    target = str(tmp_path / FOLDER_NAME)
-    checkpoint_writers.write_tf1_folder(target, hf_model, extra={
-        "bert/encoder/layer_0/adapter/kernel": np.zeros((16, 4), np.float32),
-        # A fine-tuning checkpoint's AdamWeightDecay slots are training state.
-        "bert/pooler/dense/kernel/adam_m": np.zeros((16, 16), np.float32),
-        "bert/pooler/dense/kernel/adam_v": np.zeros((16, 16), np.float32),
-    })
-    with pytest.raises(kerabert.CheckpointMismatchError) as error:
-        kerabert.BertBackbone.from_preset(target)
-    message = str(error.value)
-    assert "1 tensors" in message and "bert/encoder/layer_0/adapter/kernel" in message
-    assert "adam" not in message
-    backbone = kerabert.BertBackbone.from_preset(target, ignore_unused_weights=True)
-    assert backbone.num_layers == 2
-    reader = TFCheckpoint(target).open_weights()
-    assert reader.skipped == ["bert/pooler/dense/kernel/adam_m",
-                              "bert/pooler/dense/kernel/adam_v", "global_step"]
 
 
 def test_missing_tensor_is_named(tf1, tmp_path):

@@ -16,7 +16,6 @@ import torch
 
 import kerabert
 from kerabert.presets import loader
-from kerabert.presets.formats.tf_checkpoint import TFCheckpoint
 from tests.conftest import save_tiny_hf_xlnet
 from tests.presets import checkpoint_writers
 
@@ -139,25 +138,6 @@ def test_tokenizer(untied):
     assert kerabert.XLNetTokenizer.from_preset(folder, lowercase=True).lowercase
     preprocessor = kerabert.XLNetPreprocessor.from_preset(folder, sequence_length=16)
     assert preprocessor.sequence_length == 16
-
-
-def test_unknown_tensor_is_an_error_unless_ignored_optimizer_slots_are_not(untied, tmp_path):
-    _, hf_model, _ = untied
-    target = str(tmp_path / FOLDER_NAME)
-    checkpoint_writers.write_tf1_xlnet_folder(target, hf_model, extra={
-        "model/transformer/layer_0/adapter/kernel": np.zeros((16, 4), np.float32),
-        "model/transformer/word_embedding/lookup_table/adam_m": np.zeros((800, 16), np.float32),
-        "model/transformer/word_embedding/lookup_table/adam_v": np.zeros((800, 16), np.float32),
-    })
-    with pytest.raises(kerabert.CheckpointMismatchError) as error:
-        kerabert.XLNetBackbone.from_preset(target)
-    message = str(error.value)
-    assert "1 tensors" in message and "layer_0/adapter/kernel" in message
-    assert "adam" not in message
-    kerabert.XLNetBackbone.from_preset(target, ignore_unused_weights=True)
-    assert TFCheckpoint(target).open_weights().skipped == [
-        "global_step", "model/transformer/word_embedding/lookup_table/adam_m",
-        "model/transformer/word_embedding/lookup_table/adam_v"]
 
 
 def test_missing_tensor_is_named(untied, tmp_path):

@@ -9,8 +9,8 @@ import keras
 import numpy as np
 import pytest
 
-from tests.tiny_models import sentiment_data
-from tests.tiny_models import tiny_bert_classifier
+from tests.harness import sentiment_data
+from tests.harness import tiny_bert_classifier
 
 BATCH = 4
 
