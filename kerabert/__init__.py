@@ -50,8 +50,11 @@ _EXPORTS = {
         "XLNetQuestionAnswererPreprocessor"),
     "XLNetTokenizer": ("kerabert.tokenizers.xlnet_tokenizer", "XLNetTokenizer"),
     "callbacks": ("kerabert.callbacks", None),
+    "data": ("kerabert.data", None),
+    "glue": ("kerabert.data.glue", None),
     "list_presets": ("kerabert.checkpoints", "list_presets"),
     "losses": ("kerabert.losses", None),
+    "serving": ("kerabert.serving", None),
     "squad": ("kerabert.data.squad", None),
 }
 

@@ -14,7 +14,7 @@ import textwrap
 import traceback
 
 # Subcommand modules, in the order `kerabert --help` lists them.
-COMMANDS = ["demo", "squad", "pretrain", "convert", "presets"]
+COMMANDS = ["demo", "glue", "squad", "pretrain", "convert", "export", "presets"]
 
 DESCRIPTION = """\
 Fine-tune, evaluate and convert BERT and XLNet models.

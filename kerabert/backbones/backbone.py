@@ -73,6 +73,20 @@ class Backbone(keras.Model):
                                commit_message=commit_message, metrics=metrics,
                                base_model=base_model, extra_objects=[tokenizer])
 
+    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None,
+               preprocessor=None, **kwargs):
+        """With `preprocessor` (a `BertPreprocessor` / `XLNetPreprocessor`),
+        writes an embedding SavedModel taking raw strings:
+        `serving_default(text)` -> `sequence_output` (B, L, H), `pooled_output`
+        (B, H), `padding_mask` (B, L) (see `kerabert.serving.export_backbone`).
+        Without one, Keras' own `Model.export` (token-id inputs)."""
+        if preprocessor is None or format != "tf_saved_model" or input_signature is not None:
+            return super().export(filepath, format=format, verbose=verbose,
+                                  input_signature=input_signature, **kwargs)
+        from kerabert import serving
+
+        return serving.export_backbone(self, preprocessor, filepath, verbose=bool(verbose))
+
     def export_to_transformers(self, folder, tokenizer=None):
         """Writes a `transformers` folder (config.json, model.safetensors, vocab.txt,
         tokenizer files) that `AutoModel.from_pretrained(folder)` and

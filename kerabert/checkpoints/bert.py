@@ -30,6 +30,7 @@ from kerabert.presets import config_map
 from kerabert.presets import registry
 from kerabert.presets import weight_map
 from kerabert.presets.errors import CheckpointMismatchError
+from kerabert.presets.errors import caller_stacklevel
 from kerabert.presets.registry import Preset
 from kerabert.tasks.bert_classifier import BertClassifier
 from kerabert.tasks.bert_pretrainer import BertPretrainer
@@ -265,9 +266,10 @@ def load_weights(checkpoint, reader, backbone, task=None):
         prefix = weights.HF_BASE_PREFIX
     absent = weight_map.load(backbone, weights.backbone_weights(backbone.num_layers, garden), fmt,
                              reader, prefix)
-    if any(path.startswith("pooled_dense/") for path in absent):
+    pooler_used = task is None or "pooled_dense" not in task.unused_weights
+    if pooler_used and any(path.startswith("pooled_dense/") for path in absent):
         warnings.warn(f"{reader.source} has no pooler weights; the backbone's pooled_dense layer "
-                      "keeps its random initialisation.", stacklevel=2)
+                      "keeps its random initialisation.", stacklevel=caller_stacklevel())
     if task is not None:
         if task.task_kind == "pretrainer" and fmt == weights.HUGGINGFACE:
             _check_tied_decoder(reader, task)
@@ -345,7 +347,9 @@ def transformers_head_config(task):
                           stacklevel=3)
         labels = {str(i): f"LABEL_{i}" for i in range(task.num_classes)}
         return {"id2label": labels, "label2id": {v: int(k) for k, v in labels.items()},
-                "classifier_dropout": task.dropout}
+                "classifier_dropout": task.dropout,
+                "problem_type": ("regression" if task.is_regressor
+                                 else "single_label_classification")}
     if task.task_kind == "pretrainer":
         if task.mlm_head.token_embedding is not task.backbone.token_embedding:
             raise ValueError("The masked-LM head's output weights are not the backbone's word "

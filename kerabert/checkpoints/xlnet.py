@@ -322,7 +322,9 @@ def transformers_head_config(task):
                           "softmax.", stacklevel=3)
         labels = {str(i): f"LABEL_{i}" for i in range(task.num_classes)}
         return {"id2label": labels, "label2id": {v: int(k) for k, v in labels.items()},
-                "summary_type": task.summary_type, "summary_last_dropout": task.dropout}
+                "summary_type": task.summary_type, "summary_last_dropout": task.dropout,
+                "problem_type": ("regression" if task.is_regressor
+                                 else "single_label_classification")}
     if task.task_kind == "question_answerer":
         return {"start_n_top": task.start_n_top, "end_n_top": task.end_n_top}
     # `lm_loss.weight` is left out, as transformers' save_pretrained does:

@@ -130,11 +130,33 @@ class QuestionAnswererPreprocessor(Preprocessor):
         self.max_query_length = int(max_query_length)
 
     def call(self, x, y=None, sample_weight=None):
-        raise TypeError(
-            f"{type(self).__name__} turns one example into several windows, so it "
-            "cannot be mapped over a dataset element by element. Use "
-            "preprocessor.featurize(questions, contexts), or the question-answering "
-            "task's fit(kerabert.squad.load(...)) / answer(...), which call it.")
+        """In-graph windows of a batch of `(questions, contexts)` ((B,) strings
+        each), for inference pipelines: the model inputs of every window, (N, L)
+        with N >= B (a long context gives several windows, a blank question or
+        context none), in example order. In `tf.data`:
+        `dataset.batch(8).map(preprocessor).unbatch().batch(32)`. The windows
+        equal `featurize(..., stride_mode="step")`'s; to know which example a
+        window came from, or to train, use `featurize` (or the task's
+        `fit(kerabert.squad.load(...))` / `answer(...)`, which call it).
+        """
+        if y is not None or sample_weight is not None:
+            raise ValueError(
+                f"{type(self).__name__} computes training targets (answer positions) in "
+                "Python: train with task.fit(kerabert.squad.load(...)) or "
+                "preprocessor.featurize(..., answer_starts=..., answer_texts=...).")
+        if not (isinstance(x, tuple) and len(x) == 2):
+            raise TypeError(
+                f"{type(self).__name__} takes a tuple (questions, contexts) of string batches. "
+                "For training windows, or to know which example each window came from, use "
+                "preprocessor.featurize(questions, contexts).")
+        from kerabert.preprocessors.question_answerer_windows import question_answerer_windows
+
+        questions, contexts = (convert_to_string_tensor(t, type(self).__name__) for t in x)
+        windows = question_answerer_windows(
+            self.tokenizer, questions, contexts, sequence_length=self.sequence_length,
+            doc_stride=self.doc_stride, max_query_length=self.max_query_length,
+            stride_mode="step")
+        return windows["inputs"]
 
     # --- what a model's layout supplies --------------------------------------
 

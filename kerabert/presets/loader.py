@@ -16,10 +16,10 @@ The model families register themselves (`kerabert.checkpoints`); the
 import difflib
 import inspect
 import os
-import sys
 import warnings
 
 from kerabert.presets import hub
+from kerabert.presets.errors import caller_stacklevel
 from kerabert.presets.formats.huggingface_checkpoint import HuggingFaceCheckpoint
 from kerabert.presets.formats.kerabert_preset import KerabertPreset
 from kerabert.presets.formats.tf_checkpoint import TFCheckpoint
@@ -107,15 +107,6 @@ def _check_class(found, wanted, folder):
         raise ValueError(
             f"{folder} holds a {found.__name__}, which is not a {wanted.__name__}. "
             f"Use {found.__name__}.from_preset(...) or a matching preset.")
-
-
-def _caller_stacklevel():
-    """The `warnings.warn` stacklevel of the first caller outside kerabert."""
-    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    level, frame = 2, sys._getframe(2)
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
-        level, frame = level + 1, frame.f_back
-    return level
 
 
 class PresetLoader:
@@ -247,7 +238,7 @@ class PresetLoader:
                 f"{self.folder} holds a head for {cls.__name__} that does not fit "
                 f"({differences}). "
                 "Its weights are not loaded: this model has a new head, initialised at random. "
-                f"Omit {mismatch[0][0]} to keep the saved head.", stacklevel=_caller_stacklevel())
+                f"Omit {mismatch[0][0]} to keep the saved head.", stacklevel=caller_stacklevel())
         return not mismatch
 
 

@@ -5,7 +5,7 @@ import keras
 from kerabert.backbones.bert_backbone import BertBackbone
 from kerabert.preprocessors.bert_preprocessor import BertPreprocessor
 from kerabert.tasks.classifier import Classifier
-from kerabert.tasks.classifier import check_num_classes
+from kerabert.tasks.classifier import check_head
 
 
 @keras.saving.register_keras_serializable(package="kerabert")
@@ -14,7 +14,8 @@ class BertClassifier(Classifier):
 
     Args:
       backbone: a `BertBackbone`.
-      num_classes: int, number of classes.
+      num_classes: int, number of classes; 1 makes a regressor (one float
+        score per example, mean squared error loss, RMSE metric), as STS-B.
       preprocessor: a `BertPreprocessor`, or None to feed packed dicts.
       dropout: float, dropout before the classification layer (reference: the
         backbone's hidden dropout, 0.1).
@@ -23,7 +24,8 @@ class BertClassifier(Classifier):
 
     Inputs: raw strings / string pairs with a preprocessor, otherwise the dict
     `token_ids`, `segment_ids`, `padding_mask` (B, L) int32.
-    Outputs: (B, num_classes) float32 logits (probabilities with "softmax").
+    Outputs: (B, num_classes) float32 logits (probabilities with "softmax";
+    scores for a regressor).
 
     Example:
     ```python
@@ -38,7 +40,7 @@ class BertClassifier(Classifier):
 
     def __init__(self, backbone, num_classes, preprocessor=None, dropout=0.1,
                  activation=None, compile=True, **kwargs):
-        check_num_classes(num_classes)
+        check_head(num_classes, activation)
         # === Layers ===
         self.output_dropout = keras.layers.Dropout(
             dropout, dtype=backbone.dtype_policy, name="classifier_dropout")

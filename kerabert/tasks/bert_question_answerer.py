@@ -106,10 +106,11 @@ class BertQuestionAnswerer(QuestionAnswerer):
           of `top_k` dicts if `top_k > 1`); for lists, a list of those.
           `context[start:end] == answer`: character offsets into the context.
         """
-        single, contexts, features = self._pipeline_windows(
-            question, context, top_k, doc_stride, max_seq_len, max_question_len)
+        settings = self.answer_settings(max_seq_len, doc_stride, max_answer_len or max_answer_length,
+                                        max_question_len)
+        single, contexts, features = self._pipeline_windows(question, context, top_k, settings)
         features = features.trimmed()
-        max_answer_len = max_answer_len or max_answer_length or 15
+        max_answer_len = settings["max_answer_len"]
         start_logits, end_logits = self._logits(features, batch_size)
         decoded = span_decoding.decode_pipeline(
             features, start_logits, end_logits, contexts, top_k=top_k,

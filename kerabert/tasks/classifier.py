@@ -5,13 +5,20 @@ import keras
 from kerabert.tasks.task import Task
 
 
-def check_num_classes(num_classes):
+def check_head(num_classes, activation):
     if not isinstance(num_classes, int) or num_classes < 1:
         raise ValueError(f"num_classes must be a positive int, got {num_classes!r}.")
+    if activation not in (None, "softmax"):
+        raise ValueError(f"activation must be None (logits) or 'softmax', got {activation!r}.")
+    if num_classes == 1 and activation is not None:
+        raise ValueError("num_classes=1 is a regressor (one score per example, as STS-B): it "
+                         "takes activation=None.")
 
 
 class Classifier(Task):
-    """A task with a `num_classes`-way head over one summary of the sequence.
+    """A task with a `num_classes`-way head over one summary of the sequence;
+    `num_classes=1` makes it a regressor (one float score per example, e.g.
+    STS-B, as transformers' `num_labels=1`).
 
     Subclasses set `activation` (None for logits, or "softmax") and
     `num_classes`, and list in `head_options` any other head setting a saved
@@ -37,11 +44,21 @@ class Classifier(Task):
             kwargs["num_classes"] = num_classes
         return super().from_preset(preset, load_weights=load_weights, **kwargs)
 
+    @property
+    def is_regressor(self):
+        return self.num_classes == 1
+
     def _default_loss(self):
+        if self.is_regressor:
+            # The reference regression loss (XLNet's STS-B): mean squared error
+            # of the float score, as transformers' num_labels=1 head.
+            return keras.losses.MeanSquaredError()
         return keras.losses.SparseCategoricalCrossentropy(
             from_logits=self.activation != "softmax")
 
     def _default_metrics(self):
+        if self.is_regressor:
+            return [keras.metrics.RootMeanSquaredError("rmse")]
         return [keras.metrics.SparseCategoricalAccuracy("accuracy")]
 
     @classmethod

@@ -88,10 +88,34 @@ class QuestionAnswerer(Task):
 
     # --- inference -----------------------------------------------------------
 
-    def _pipeline_windows(self, question, context, top_k, doc_stride, max_seq_len,
-                          max_question_len):
-        """`answer`'s question/context and window arguments, with the defaults of
-        the HF question-answering pipeline.
+    def answer_settings(self, max_seq_len=None, doc_stride=None, max_answer_len=None,
+                        max_question_len=None):
+        """`answer()`'s window and span settings, with the defaults of the HF
+        question-answering pipeline, checked. The SavedModel export
+        (`export`) fixes the same settings in its signature.
+
+        Returns a dict of ints: `max_seq_len` (default: the preprocessor's
+        length, at most 384), `doc_stride` (tokens consecutive windows share;
+        default min(max_seq_len // 2, 128)), `max_answer_len` (15),
+        `max_question_len` (64).
+        """
+        preprocessor = self._require_preprocessor()
+        max_seq_len = int(max_seq_len or min(preprocessor.sequence_length, 384))
+        # XLNet's relative positions have no limit.
+        limit = getattr(self.backbone, "max_sequence_length", None)
+        if limit and max_seq_len > limit:
+            raise ValueError(f"max_seq_len={max_seq_len} exceeds the model's {limit} positions.")
+        if doc_stride is None:
+            doc_stride = min(max_seq_len // 2, 128)
+        if doc_stride > max_seq_len:
+            raise ValueError(f"doc_stride ({doc_stride}) is larger than max_seq_len ({max_seq_len}).")
+        return {"max_seq_len": max_seq_len, "doc_stride": int(doc_stride),
+                "max_answer_len": int(max_answer_len or 15),
+                "max_question_len": int(64 if max_question_len is None else max_question_len)}
+
+    def _pipeline_windows(self, question, context, top_k, settings):
+        """`answer`'s questions and contexts cut into windows with `settings`
+        (`answer_settings`).
 
         Returns `(single, contexts, features)`: whether one question (not a
         list) was asked, the contexts as a list, and their `QAFeatures`.
@@ -104,18 +128,10 @@ class QuestionAnswerer(Task):
             raise ValueError("Pass one question with one context, or two lists of equal length.")
         if top_k < 1:
             raise ValueError(f"top_k must be >= 1, got {top_k}.")
-        max_seq_len = max_seq_len or min(preprocessor.sequence_length, 384)
-        # XLNet's relative positions have no limit.
-        limit = getattr(self.backbone, "max_sequence_length", None)
-        if limit and max_seq_len > limit:
-            raise ValueError(f"max_seq_len={max_seq_len} exceeds the model's {limit} positions.")
-        if doc_stride is None:
-            doc_stride = min(max_seq_len // 2, 128)
-        if doc_stride > max_seq_len:
-            raise ValueError(f"doc_stride ({doc_stride}) is larger than max_seq_len ({max_seq_len}).")
         features = preprocessor.featurize(
-            questions, contexts, sequence_length=max_seq_len, doc_stride=doc_stride,
-            max_query_length=max_question_len, stride_mode="overlap")
+            questions, contexts, sequence_length=settings["max_seq_len"],
+            doc_stride=settings["doc_stride"], max_query_length=settings["max_question_len"],
+            stride_mode="overlap")
         return single, contexts, features
 
     def _predict_windows(self, features, batch_size, callbacks=None):

@@ -49,6 +49,47 @@ def _batch_of_one(x, y, sample_weight):
     return x, expand(y), expand(sample_weight)
 
 
+def select_features(x, y, features, label="label"):
+    """Records with named columns (tfds-style dict elements, or a dict of
+    columns) -> `(text or (text_a, text_b), label)`, what a task's
+    preprocessor takes.
+
+    Args:
+      x: a `tf.data.Dataset` of dicts, or a dict of equal-length columns.
+      y: labels given separately (used when the records have no `label`).
+      features: the text column, or the two of a pair, e.g.
+        ("sentence1", "sentence2") for GLUE MRPC as tensorflow-datasets loads it.
+      label: the label column (ignored where the records lack it).
+    Returns `(x, y)`.
+    """
+    names = (features,) if isinstance(features, str) else tuple(features)
+    if not 1 <= len(names) <= 2:
+        raise ValueError(f"features names one text column or the two of a pair, got {names}.")
+
+    def pick(record):
+        return record[names[0]] if len(names) == 1 else tuple(record[n] for n in names)
+
+    if isinstance(x, tf.data.Dataset):
+        columns = x.element_spec
+        if not isinstance(columns, dict):
+            raise TypeError("features= selects columns of dict elements; this dataset yields "
+                            f"{type(columns).__name__}s.")
+    elif isinstance(x, dict):
+        columns = x
+    else:
+        raise TypeError(f"features= selects columns of a dict or of a tf.data.Dataset of dicts, "
+                        f"got a {type(x).__name__}.")
+    missing = [name for name in names if name not in columns]
+    if missing:
+        raise KeyError(f"features={list(names)}: the records have no {missing}; their columns "
+                       f"are {sorted(columns)}.")
+    if isinstance(x, dict):
+        return pick(x), (x[label] if y is None and label in x else y)
+    if label in columns:
+        return x.map(lambda r: (pick(r), r[label]), num_parallel_calls=AUTOTUNE), y
+    return x.map(pick, num_parallel_calls=AUTOTUNE), y
+
+
 class TaskMixin:
     """Everything a kerabert task adds to a Keras model (presets, the reference
     compile recipe, raw-text fit/predict). Kept out of the `keras.Model`
@@ -156,6 +197,28 @@ class TaskMixin:
         from kerabert.presets import transformers_export
 
         return transformers_export.export_to_transformers(self, folder, tokenizer)
+
+    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None,
+               **kwargs):
+        """Writes a SavedModel whose signatures take raw strings (TF Serving,
+        Vertex AI, `tf.saved_model.load` with only TensorFlow and
+        tensorflow-text imported): for a classifier, `serving_default(text)` and
+        `serving_pairs(text, text_pair)` -> `logits`, `probabilities`; for a
+        question answerer, `serving_default(question, context)` -> `answer`,
+        `start`, `end`, `score`, windowing long contexts in the graph (options:
+        `handle_impossible_answer`, `max_seq_len`, `doc_stride`,
+        `max_answer_len`, `max_question_len`, `align_to_words`, `batch_size`).
+        See `kerabert.serving.export_task`.
+
+        A task without a preprocessor, another `format`, or an explicit
+        `input_signature` get Keras' own `Model.export` (token-id inputs).
+        """
+        if format != "tf_saved_model" or input_signature is not None or self.preprocessor is None:
+            return keras.Model.export(self, filepath, format=format, verbose=verbose,
+                                      input_signature=input_signature, **kwargs)
+        from kerabert import serving
+
+        return serving.export_task(self, filepath, verbose=bool(verbose), **kwargs)
 
     # --- compile / fit ---------------------------------------------------------
 
@@ -331,7 +394,22 @@ class TaskMixin:
         return self._replica_logs(super().test_step(data))
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, validation_data=None,
-            sample_weight=None, shuffle=True, steps_per_epoch=None, **kwargs):
+            sample_weight=None, shuffle=True, steps_per_epoch=None, *, features=None,
+            label="label", **kwargs):
+        """Keras' `fit` on raw text, packed dicts or `tf.data`.
+
+        `features` (and `label`): for records with named columns (tfds-style
+        dict elements such as GLUE MRPC's `{"sentence1", "sentence2", "label"}`,
+        or a dict of columns), the text column or the pair of columns to read,
+        e.g. `fit(ds, features=("sentence1", "sentence2"))`; validation data of
+        the same shape is read the same way (see `select_features`).
+        """
+        if features is not None:
+            x, y = select_features(x, y, features, label)
+            if isinstance(validation_data, (dict, tf.data.Dataset)):
+                validation_data = select_features(validation_data, None, features, label)
+                validation_data = (validation_data if validation_data[1] is not None
+                                   else validation_data[0])
         if self._uses_python_pipeline(x):
             dataset = self._to_dataset(x, y, sample_weight, batch_size, shuffle=shuffle)
             if isinstance(validation_data, tuple):
@@ -352,7 +430,10 @@ class TaskMixin:
                                validation_data=validation_data, sample_weight=sample_weight,
                                shuffle=shuffle, steps_per_epoch=steps_per_epoch, **kwargs)
 
-    def evaluate(self, x=None, y=None, batch_size=None, sample_weight=None, **kwargs):
+    def evaluate(self, x=None, y=None, batch_size=None, sample_weight=None, *, features=None,
+                 label="label", **kwargs):
+        if features is not None:
+            x, y = select_features(x, y, features, label)
         # Keras' fit calls evaluate on the validation data it was given, which
         # fit has already preprocessed.
         if self._uses_python_pipeline(x) and not kwargs.get("_use_cached_eval_dataset"):
@@ -361,7 +442,9 @@ class TaskMixin:
         return super().evaluate(x=x, y=y, batch_size=batch_size,
                                 sample_weight=sample_weight, **kwargs)
 
-    def predict(self, x, batch_size=None, **kwargs):
+    def predict(self, x, batch_size=None, *, features=None, **kwargs):
+        if features is not None:
+            x, _ = select_features(x, None, features)
         if self._uses_python_pipeline(x):
             x = self._to_dataset(x, batch_size=batch_size)
             batch_size = None

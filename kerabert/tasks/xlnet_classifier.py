@@ -5,7 +5,7 @@ import keras
 from kerabert.backbones.xlnet_backbone import XLNetBackbone
 from kerabert.preprocessors.xlnet_preprocessor import XLNetPreprocessor
 from kerabert.tasks.classifier import Classifier
-from kerabert.tasks.classifier import check_num_classes
+from kerabert.tasks.classifier import check_head
 
 SUMMARY_TYPES = ("last", "first")
 
@@ -31,7 +31,8 @@ class XLNetClassifier(Classifier):
 
     Args:
       backbone: an `XLNetBackbone`.
-      num_classes: int.
+      num_classes: int; 1 makes a regressor (mean squared error, RMSE), as
+        the XLNet scripts' STS-B head.
       preprocessor: an `XLNetPreprocessor`, or None to feed packed dicts.
       summary_type: "last" (reference) or "first".
       dropout: float, after the summary (HF `summary_last_dropout`, 0.1).
@@ -56,7 +57,7 @@ class XLNetClassifier(Classifier):
 
     def __init__(self, backbone, num_classes, preprocessor=None, summary_type="last",
                  dropout=0.1, activation=None, compile=True, **kwargs):
-        check_num_classes(num_classes)
+        check_head(num_classes, activation)
         if summary_type not in SUMMARY_TYPES:
             raise ValueError(f"summary_type must be one of {SUMMARY_TYPES}, got {summary_type!r}.")
 

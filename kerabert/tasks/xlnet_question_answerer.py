@@ -143,9 +143,10 @@ class XLNetQuestionAnswerer(QuestionAnswerer):
         (a list of `top_k` dicts if `top_k > 1`); for lists, a list of those.
         `context[start:end] == answer`.
         """
-        single, contexts, features = self._pipeline_windows(
-            question, context, top_k, doc_stride, max_seq_len, max_question_len)
-        max_answer_len = max_answer_len or max_answer_length or 15
+        settings = self.answer_settings(max_seq_len, doc_stride, max_answer_len or max_answer_length,
+                                        max_question_len)
+        single, contexts, features = self._pipeline_windows(question, context, top_k, settings)
+        max_answer_len = settings["max_answer_len"]
         outputs = self._predict_windows(features, batch_size)
         nbest, null_scores = span_decoding.decode_beam(
             features, outputs, contexts, n_best_size=max(top_k, 1) + 10,

@@ -110,6 +110,11 @@ class Tokenizer(keras.layers.Layer):
         ids = self._run("_tokenize_batch", text)
         return ids[0] if scalar else ids
 
+    def tf_resources(self):
+        """The TensorFlow resources a SavedModel must track to run this
+        tokenizer (tables and models that are not graph constants)."""
+        return []
+
     def tokenize_with_offsets(self, inputs):
         """`tokenize` plus each token's character span in the original text:
         `(ids, starts, ends)`, int32 ids and int64 code-point offsets (end

@@ -156,10 +156,13 @@ class _SharedSentencepieceModel(sentencepiece_tokenizer._SentencepieceModelResou
     in a server that loads SavedModels exported by different processes.
     """
 
+    def __init__(self, model, name):
+        self.shared_name = "kerabert_sentencepiece_" + hashlib.sha256(model).hexdigest()[:32]
+        super().__init__(model, name)
+
     def _create_resource(self):
-        digest = hashlib.sha256(self._model).hexdigest()[:32]
         return sentencepiece_tokenizer.gen_sentencepiece_tokenizer.sentencepiece_op(
-            model=self._model, shared_name=f"kerabert_sentencepiece_{digest}")
+            model=self._model, shared_name=self.shared_name)
 
 
 def read_proto(proto):
@@ -290,6 +293,12 @@ class XLNetTokenizer(Tokenizer):
         self._has_digit_comma = changed > 0
         return (tf.ragged.constant(rows, dtype=tf.int32, ragged_rank=1),
                 tf.ragged.constant(spans, dtype=tf.int64, ragged_rank=1, inner_shape=(3,)))
+
+    def tf_resources(self):
+        """The SentencePiece model resource (named after the model's bytes, so a
+        server that loads several exports never mixes two models up)."""
+        self.check_vocabulary()
+        return [self._sentencepiece._model_resource]
 
     @property
     def proto(self):

@@ -11,8 +11,9 @@ from kerabert.version import __version__
 from tests.conftest import run_python
 from tests.conftest import save_tiny_hf_xlnet
 from tests.test_squad_cli import SQUAD
-HELP_PATHS = [[], ["demo"], ["squad"], ["squad", "train"], ["squad", "predict"],
-              ["squad", "evaluate"], ["pretrain"], ["convert"], ["presets"]]
+HELP_PATHS = [[], ["demo"], ["glue"], ["glue", "train"], ["glue", "evaluate"], ["glue", "predict"],
+              ["squad"], ["squad", "train"], ["squad", "predict"], ["squad", "evaluate"],
+              ["pretrain"], ["convert"], ["export"], ["presets"]]
 
 
 def _parsers(parser, path=()):
