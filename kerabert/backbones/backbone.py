@@ -87,6 +87,20 @@ class Backbone(keras.Model):
 
         return serving.export_backbone(self, preprocessor, filepath, verbose=bool(verbose))
 
+    def export_to_keras_hub(self, folder, tokenizer=None, allow_numerical_change=False):
+        """Writes a keras-hub preset folder (`keras_hub.models.BertBackbone` or
+        `XLNetBackbone`, and keras-hub's `BertTokenizer` when `tokenizer` is a
+        `BertTokenizer`). keras-hub fixes settings kerabert leaves open (BERT's
+        tanh GELU; XLNet's bidirectional attention without clamping): a model
+        it cannot reproduce is refused with the measured output difference,
+        unless `allow_numerical_change=True` (then it warns with it). Returns
+        the folder's absolute path."""
+        importlib.import_module("kerabert.checkpoints")  # registers the model families
+        from kerabert.presets import keras_hub_export
+
+        return keras_hub_export.export_to_keras_hub(self, folder, tokenizer,
+                                                    allow_numerical_change)
+
     def export_to_transformers(self, folder, tokenizer=None):
         """Writes a `transformers` folder (config.json, model.safetensors, vocab.txt,
         tokenizer files) that `AutoModel.from_pretrained(folder)` and

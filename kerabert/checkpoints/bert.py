@@ -88,13 +88,13 @@ def tf_layout(names):
 
 
 def layout(checkpoint):
-    if checkpoint.format_name == "huggingface":
-        return weights.HUGGINGFACE
+    if checkpoint.format_name in (weights.HUGGINGFACE, weights.KERAS_HUB):
+        return checkpoint.format_name
     return tf_layout(checkpoint.tensor_names()) if checkpoint.prefix else weights.TF1
 
 
 def describe(checkpoint):
-    if checkpoint.format_name == "huggingface":
+    if checkpoint.format_name in (weights.HUGGINGFACE, weights.KERAS_HUB):
         return checkpoint.describe()
     return DESCRIPTIONS[layout(checkpoint)]
 
@@ -120,11 +120,33 @@ HF_CONFIG = CONFIG + (("num_segments", "type_vocab_size", 2),
                       ("layer_norm_epsilon", "layer_norm_eps", 1e-12))
 TF_CONFIG = CONFIG + (("num_segments", "type_vocab_size", 16),)
 REQUIRED_FIELDS = tuple(key for _, key, default in CONFIG if default is config_map.REQUIRED)
+# keras-hub's `BertBackbone` uses kerabert's argument names; it has one dropout
+# rate, and fixes the rest: the tanh GELU, epsilon 1e-12, initializer stddev 0.02.
+KERAS_HUB_CONFIG = (
+    ("vocabulary_size", "vocabulary_size", config_map.REQUIRED),
+    ("num_layers", "num_layers", config_map.REQUIRED),
+    ("num_heads", "num_heads", config_map.REQUIRED),
+    ("hidden_dim", "hidden_dim", config_map.REQUIRED),
+    ("intermediate_dim", "intermediate_dim", config_map.REQUIRED),
+    ("dropout", "dropout", 0.1),
+    ("attention_dropout", "dropout", 0.1),
+    ("max_sequence_length", "max_sequence_length", 512),
+    ("num_segments", "num_segments", 2),
+)
+KERAS_HUB_FIXED = {"activation": activations.GELU_APPROXIMATE, "layer_norm_epsilon": 1e-12,
+                   "initializer_range": 0.02}
+# keras-hub task classes -> kerabert task kinds, and keras-hub's MaskedLM head
+# (exact GELU, epsilon 1e-5), which `BertPretrainer` takes as settings.
+KERAS_HUB_TASKS = {"BertTextClassifier": "classifier", "BertMaskedLM": "pretrainer"}
+KERAS_HUB_MLM_HEAD = {"mlm_activation": activations.GELU, "mlm_layer_norm_epsilon": 1e-5}
 
 
 def backbone_config(checkpoint):
     """`BertBackbone` keyword arguments from the checkpoint's config."""
     config = checkpoint.config
+    if checkpoint.format_name == weights.KERAS_HUB:
+        return {**config_map.read(KERAS_HUB_CONFIG, config, f"{checkpoint.folder}/config.json"),
+                **KERAS_HUB_FIXED}
     if checkpoint.format_name == "huggingface":
         if config.get("position_embedding_type", "absolute") != "absolute":
             raise ValueError(
@@ -143,6 +165,15 @@ def backbone_config(checkpoint):
 
 def head_config(checkpoint, task_kind):
     """The settings of the `task_kind` head the checkpoint holds, or None."""
+    if checkpoint.format_name == weights.KERAS_HUB:
+        task = checkpoint.task_config()
+        if task is None or KERAS_HUB_TASKS.get(task[0]) != task_kind:
+            return None
+        if task_kind == "classifier":
+            activation = keras_hub_activation(task[1].get("activation"))
+            return {"num_classes": task[1]["num_classes"], "dropout": task[1].get("dropout", 0.1),
+                    **({"activation": activation} if activation else {})}
+        return dict(KERAS_HUB_MLM_HEAD)
     if checkpoint.format_name == "huggingface":
         kinds = {HF_ARCHITECTURES.get(a) for a in checkpoint.config.get("architectures") or []}
         if task_kind not in kinds:
@@ -162,6 +193,41 @@ def head_config(checkpoint, task_kind):
     if task_kind == "classifier":
         return {"num_classes": int(shapes[rows[0].tensor(weights.TF1).name][0])}  # (out, in)
     return {}
+
+
+def keras_hub_activation(spec):
+    """A keras-hub classifier's serialized `activation` -> None or "softmax"."""
+    name = spec.get("config", spec.get("class_name")) if isinstance(spec, dict) else spec
+    if name in (None, "linear"):
+        return None
+    if name == "softmax":
+        return "softmax"
+    raise ValueError(f"The keras-hub classifier's activation {spec!r} has no kerabert "
+                     "equivalent (kerabert classifiers output logits or softmax).")
+
+
+def preprocessor_config(checkpoint):
+    """(kerabert preprocessor class, config) of a keras-hub preset's saved
+    preprocessor (its sequence length, truncation and masking carry over)."""
+    if checkpoint.format_name != weights.KERAS_HUB:
+        return None
+    saved = checkpoint.preprocessor_settings()
+    if saved is None:
+        return None
+    name, config = saved
+    if name == "BertTextClassifierPreprocessor":
+        return BertClassifier.preprocessor_cls, {
+            "sequence_length": config.get("sequence_length", 512),
+            "truncate": config.get("truncate", "round_robin")}
+    if name == "BertMaskedLMPreprocessor":
+        return BertPretrainer.preprocessor_cls, {
+            "sequence_length": config.get("sequence_length", 512),
+            "truncate": config.get("truncate", "round_robin"),
+            "mask_rate": config.get("mask_selection_rate", 0.15),
+            "max_predictions_per_seq": config.get("mask_selection_length", 96),
+            "mask_token_rate": config.get("mask_token_rate", 0.8),
+            "random_token_rate": config.get("random_token_rate", 0.1)}
+    return None
 
 
 # --- tokenizers ----------------------------------------------------------------------
@@ -198,6 +264,8 @@ def tokenizer(checkpoint, tokenizer_cls, **overrides):
     reference ties the two), words of more than 200 characters become [UNK]
     (the reference limit, which transformers lowers to 100).
     """
+    if checkpoint.format_name == weights.KERAS_HUB:
+        return _keras_hub_tokenizer(checkpoint, tokenizer_cls, overrides)
     vocab = os.path.join(checkpoint.folder, VOCABULARY_FILE)
     if not os.path.isfile(vocab):
         raise FileNotFoundError(
@@ -213,6 +281,28 @@ def tokenizer(checkpoint, tokenizer_cls, **overrides):
                   "tokenize_chinese_chars": True, "max_input_chars_per_word": 200}
     kwargs.update(overrides)
     return tokenizer_cls(vocabulary=vocab, **kwargs)
+
+
+def _keras_hub_tokenizer(checkpoint, tokenizer_cls, overrides):
+    """keras-hub's `BertTokenizer` flags: it lower-cases (with Unicode case
+    folding) without stripping accents unless `strip_accents` says so, which is
+    what its uncased presets do; the reference and transformers strip accents
+    whenever they lower-case. kerabert follows the preset (its outputs then
+    equal keras-hub's); `from_preset(..., strip_accents=None)` gives the
+    reference's."""
+    config, folder = checkpoint.tokenizer_settings()
+    vocabulary = os.path.join(folder, "vocabulary.txt")
+    if config is None or not os.path.isfile(vocabulary):
+        raise FileNotFoundError(
+            f"{checkpoint.folder} is a keras-hub preset without a tokenizer (tokenizer.json and "
+            "assets/tokenizer/vocabulary.txt); build the tokenizer from its vocabulary, or use "
+            "preprocessor=None.")
+    kwargs = {"lowercase": bool(config.get("lowercase", False)),
+              "strip_accents": bool(config.get("strip_accents", False)),
+              "suffix_indicator": config.get("suffix_indicator", "##"),
+              "unknown_token": config.get("oov_token", "[UNK]")}
+    kwargs.update(overrides)
+    return tokenizer_cls(vocabulary=vocabulary, **kwargs)
 
 
 def _hf_tokenizer_flags(settings):
@@ -248,7 +338,7 @@ SPECIAL_TOKENS = {"unknown_token": "unk_token", "cls_token": "cls_token",
 # --- weights -------------------------------------------------------------------------
 
 def _garden(checkpoint):
-    if checkpoint is None or checkpoint.format_name == "huggingface" or not checkpoint.prefix:
+    if checkpoint is None or checkpoint.format_name != "tf_checkpoint" or not checkpoint.prefix:
         return None
     return weights.model_garden_layout(checkpoint.tensor_names())
 
@@ -264,8 +354,8 @@ def load_weights(checkpoint, reader, backbone, task=None):
     if fmt == weights.HUGGINGFACE and weights.HF_BASE_PREFIX + "embeddings.word_embeddings.weight" \
             in reader:
         prefix = weights.HF_BASE_PREFIX
-    absent = weight_map.load(backbone, weights.backbone_weights(backbone.num_layers, garden), fmt,
-                             reader, prefix)
+    absent = weight_map.load(backbone, backbone_weights(backbone, checkpoint), fmt, reader,
+                             prefix)
     pooler_used = task is None or "pooled_dense" not in task.unused_weights
     if pooler_used and any(path.startswith("pooled_dense/") for path in absent):
         warnings.warn(f"{reader.source} has no pooler weights; the backbone's pooled_dense layer "
@@ -438,8 +528,124 @@ def _fast_tokenizer_json(tokenizer, vocabulary):
     }
 
 
+# --- export to keras-hub -------------------------------------------------------------
+
+KERAS_HUB_SPECIAL_TOKENS = {"cls_token": "[CLS]", "sep_token": "[SEP]", "pad_token": "[PAD]",
+                            "mask_token": "[MASK]"}
+
+
+def keras_hub_model(backbone, task=None, tokenizer=None):
+    """The keras-hub twin of `backbone` or `task`: `BertBackbone`,
+    `BertTextClassifier` (with a `BertTextClassifierPreprocessor` when a
+    tokenizer is given) or `BertMaskedLM` (with a `BertMaskedLMPreprocessor`),
+    its weights still fresh.
+
+    Returns `(model, tokenizer, differences, left_out)`: keras-hub's
+    `BertTokenizer` (None without `tokenizer`), then in sentences what
+    keras-hub computes differently from the kerabert model (keras-hub's BERT
+    has no activation or epsilon option: tanh GELU and 1e-12 in the encoder,
+    exact GELU and 1e-5 in the masked-LM head), and what the preset leaves out.
+    """
+    import keras_hub
+
+    differences, left_out = [], []
+    fixed = {"activation": (backbone.activation, KERAS_HUB_FIXED["activation"]),
+             "layer_norm_epsilon": (backbone.layer_norm_epsilon,
+                                    KERAS_HUB_FIXED["layer_norm_epsilon"])}
+    for name, (ours, theirs) in fixed.items():
+        if ours != theirs:
+            differences.append(f"the backbone's {name} is {ours!r}; keras-hub's BertBackbone "
+                               f"always uses {theirs!r}")
+    hub_backbone = keras_hub.models.BertBackbone(
+        vocabulary_size=backbone.vocabulary_size, num_layers=backbone.num_layers,
+        num_heads=backbone.num_heads, hidden_dim=backbone.hidden_dim,
+        intermediate_dim=backbone.intermediate_dim, dropout=backbone.dropout,
+        max_sequence_length=backbone.max_sequence_length, num_segments=backbone.num_segments,
+        dtype=backbone.dtype_policy.name)
+    hub_tokenizer = _to_keras_hub_tokenizer(tokenizer, differences)
+    if task is None:
+        return hub_backbone, hub_tokenizer, differences, left_out
+    preprocessor = getattr(task, "preprocessor", None)
+    if task.task_kind == "classifier":
+        if task.is_regressor:
+            raise NotImplementedError(
+                "keras-hub's BertTextClassifier has no regression mode (its loss is a "
+                "classification loss); export the backbone with "
+                "task.backbone.export_to_keras_hub(...).")
+        hub_preprocessor = None if hub_tokenizer is None else \
+            keras_hub.models.BertTextClassifierPreprocessor(
+                hub_tokenizer, sequence_length=preprocessor.sequence_length,
+                truncate=preprocessor.truncate)
+        model = keras_hub.models.BertTextClassifier(
+            hub_backbone, num_classes=task.num_classes, preprocessor=hub_preprocessor,
+            activation=task.activation, dropout=task.dropout)
+        return model, hub_tokenizer, differences, left_out
+    if task.task_kind == "pretrainer":
+        head = task.mlm_head
+        for name, ours, theirs in (
+                ("activation", head.activation, KERAS_HUB_MLM_HEAD["mlm_activation"]),
+                ("layer_norm_epsilon", head.layer_norm_epsilon,
+                 KERAS_HUB_MLM_HEAD["mlm_layer_norm_epsilon"])):
+            if ours != theirs:
+                differences.append(f"the masked-LM head's {name} is {ours!r}; keras-hub's "
+                                   f"BertMaskedLM always uses {theirs!r}")
+        hub_preprocessor = None if hub_tokenizer is None else \
+            keras_hub.models.BertMaskedLMPreprocessor(
+                hub_tokenizer, sequence_length=preprocessor.sequence_length,
+                truncate=preprocessor.truncate, mask_selection_rate=preprocessor.mask_rate,
+                mask_selection_length=preprocessor.max_predictions_per_seq,
+                mask_token_rate=preprocessor.mask_token_rate,
+                random_token_rate=preprocessor.random_token_rate)
+        left_out.append("keras-hub's BertMaskedLM has no next-sentence head: the preset holds "
+                        "the backbone and the masked-LM head, not nsp_logits")
+        model = keras_hub.models.BertMaskedLM(hub_backbone, preprocessor=hub_preprocessor)
+        return model, hub_tokenizer, differences, left_out
+    raise NotImplementedError(
+        f"keras-hub has no BERT {task.task_kind} task; export the backbone with "
+        "task.backbone.export_to_keras_hub(...).")
+
+
+def _to_keras_hub_tokenizer(tokenizer, differences):
+    """keras-hub's `BertTokenizer` with `tokenizer`'s vocabulary and flags."""
+    import keras_hub
+
+    if tokenizer is None:
+        return None
+    wrong = {k: getattr(tokenizer, k) for k, v in KERAS_HUB_SPECIAL_TOKENS.items()
+             if getattr(tokenizer, k) != v}
+    if wrong:
+        raise ValueError(f"keras-hub's BertTokenizer has fixed special tokens "
+                         f"{KERAS_HUB_SPECIAL_TOKENS}; this tokenizer uses {wrong}.")
+    if not tokenizer.tokenize_chinese_chars:
+        differences.append("the tokenizer keeps CJK characters together "
+                           "(tokenize_chinese_chars=False); keras-hub's always splits them")
+    strip_accents = tokenizer.lowercase if tokenizer.strip_accents is None \
+        else bool(tokenizer.strip_accents)
+    return keras_hub.models.BertTokenizer(
+        vocabulary=tokenizer.get_vocabulary(), lowercase=tokenizer.lowercase,
+        strip_accents=strip_accents, suffix_indicator=tokenizer.suffix_indicator,
+        oov_token=tokenizer.unknown_token)
+
+
+def keras_hub_outputs(model, hub_model, inputs):
+    """The comparable outputs of a kerabert model and its keras-hub twin on
+    packed `inputs` (token_ids, segment_ids, padding_mask[, masked_positions])."""
+    import keras
+
+    backbone_inputs = {k: inputs[k] for k in ("token_ids", "segment_ids", "padding_mask")}
+    if getattr(model, "task_kind", None) == "pretrainer":
+        ours = model({**backbone_inputs, "masked_positions": inputs["masked_positions"]})
+        theirs = hub_model({**backbone_inputs, "mask_positions": inputs["masked_positions"]})
+        return [ours["mlm_log_probs"]], [keras.ops.log_softmax(theirs, axis=-1)]
+    if getattr(model, "task_kind", None) == "classifier":
+        return [model(backbone_inputs)], [hub_model(backbone_inputs)]
+    ours, theirs = model(backbone_inputs), hub_model(backbone_inputs)
+    return ([ours["sequence_output"], ours["pooled_output"]],
+            [theirs["sequence_output"], theirs["pooled_output"]])
+
+
 def backbone_weights(backbone, checkpoint=None):
-    return weights.backbone_weights(backbone.num_layers, _garden(checkpoint))
+    return weights.backbone_weights(backbone.num_layers, backbone.num_heads, _garden(checkpoint))
 
 
 def head_weights(task, checkpoint=None):
@@ -454,7 +660,7 @@ registry.register_family(registry.Family(
     tasks={"classifier": BertClassifier, "question_answerer": BertQuestionAnswerer,
            "pretrainer": BertPretrainer},
     hf_model_types=("bert",), tf_config_files=(TF_CONFIG_FILE,),
-    tokenizer_files=(VOCABULARY_FILE,)))
+    tokenizer_files=(VOCABULARY_FILE,), keras_hub_backbones=("BertBackbone",)))
 
 # Built-in names. `params` is the exact parameter count of the backbone
 # (embeddings, encoder and pooler, no task head), computed from the dimensions in
@@ -473,11 +679,13 @@ registry.register_presets([
     Preset("bert_base_en_uncased", "google-bert/bert-base-uncased", "bert", 109_482_240,
            "12-layer, 768-hidden, 12-head BERT-Base, uncased English."),
     Preset("bert_base_en_cased", "google-bert/bert-base-cased", "bert", 108_310_272,
-           "12-layer, 768-hidden, 12-head BERT-Base, cased English."),
+           "12-layer, 768-hidden, 12-head BERT-Base, cased English.",
+           aliases=("bert_base_en",)),
     Preset("bert_large_en_uncased", "google-bert/bert-large-uncased", "bert", 335_141_888,
            "24-layer, 1024-hidden, 16-head BERT-Large, uncased English."),
     Preset("bert_large_en_cased", "google-bert/bert-large-cased", "bert", 333_579_264,
-           "24-layer, 1024-hidden, 16-head BERT-Large, cased English."),
+           "24-layer, 1024-hidden, 16-head BERT-Large, cased English.",
+           aliases=("bert_large_en",)),
     Preset("bert_large_en_uncased_wwm", "google-bert/bert-large-uncased-whole-word-masking",
            "bert", 335_141_888, "BERT-Large, uncased English, pretrained with whole-word masking."),
     Preset("bert_large_en_cased_wwm", "google-bert/bert-large-cased-whole-word-masking", "bert",
@@ -487,7 +695,11 @@ registry.register_presets([
            335_141_888, "BERT-Large uncased whole-word-masking fine-tuned on SQuAD v1.1 (with its "
            "question-answering head)."),
     Preset("bert_base_multi_cased", "google-bert/bert-base-multilingual-cased", "bert",
-           177_853_440, "12-layer BERT-Base, cased, 104 languages."),
+           177_853_440, "12-layer BERT-Base, cased, 104 languages.",
+           aliases=("bert_base_multi",)),
     Preset("bert_base_zh", "google-bert/bert-base-chinese", "bert", 102_267_648,
            "12-layer BERT-Base, Chinese (simplified and traditional)."),
 ])
+# keras-hub names its checkpoints of the same Google releases as kerabert does
+# (bert_tiny_en_uncased, bert_base_zh, ...) or as the aliases above. Its other
+# presets (fine-tuned ones, sentence-transformers) resolve to Kaggle.

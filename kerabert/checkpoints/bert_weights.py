@@ -25,6 +25,11 @@ transformers walk these rows. Formats:
   tf_20         TF Model Garden 2019 `BertModel` (`backward_compatible=True`), name
                 based (`bert_model/encoder/layer_N/...`): Dense3D kernels stored 2-D,
                 (H, N*D) and (N*D, H).
+  keras_hub     keras-hub's `BertBackbone`, `BertTextClassifier` and `BertMaskedLM`,
+                named by their Keras variable paths
+                (`transformer_layer_N/self_attention_layer/query/kernel`); attention
+                kernels are `EinsumDense`s: (H, N, D) for query/key/value, (N, D, H)
+                for the output projection.
   tf_20_object  the same model in an object-based checkpoint
                 (`<root>/encoder/layer{N}/attention_layer/...`): the `Transformer`
                 keeps its blocks in a list *and* as attributes `layer0`, ...; a
@@ -59,6 +64,7 @@ TF1 = "tf1"
 KERAS_BERT = "keras_bert"
 TF20 = "tf_20"
 TF20_OBJECT = "tf_20_object"
+KERAS_HUB = "keras_hub"
 MODEL_GARDEN = (KERAS_BERT, TF20, TF20_OBJECT)
 
 # The prefix of backbone tensors inside transformers task checkpoints.
@@ -66,7 +72,8 @@ HF_BASE_PREFIX = "bert."
 # Model Garden object checkpoints end every variable name with this.
 VALUE = "/.ATTRIBUTES/VARIABLE_VALUE"
 
-CONVENTIONS = {HUGGINGFACE: TORCH, TF1: TF, KERAS_BERT: TF, TF20: TF, TF20_OBJECT: TF}
+CONVENTIONS = {HUGGINGFACE: TORCH, TF1: TF, KERAS_BERT: TF, TF20: TF, TF20_OBJECT: TF,
+               KERAS_HUB: TF}
 
 
 # --- Model Garden layouts -------------------------------------------------------
@@ -147,6 +154,21 @@ def _flat(x):  # (N, D) or (N*D,) -> (N*D,)
     return x.reshape(-1)
 
 
+def _einsum(num_heads, output=False):
+    """keras-hub's per-head `EinsumDense` parameters <-> kerabert's (in, out)
+    Dense ones: {parameter: (load, save)}."""
+    if output:
+        return {"kernel": (_heads_out, lambda x: x.reshape(num_heads, -1, x.shape[-1]))}
+    return {"kernel": (_heads_in, lambda x: x.reshape(x.shape[0], num_heads, -1)),
+            "bias": (_flat, lambda x: x.reshape(num_heads, -1))}
+
+
+def _keras_hub(scope, transforms=None, params=("kernel", "bias")):
+    """The keras-hub column of one layer: {parameter: Tensor}."""
+    transforms = transforms or {}
+    return {p: Tensor(f"{scope}/{p}", *transforms.get(p, (None, None))) for p in params}
+
+
 def _garden(garden, keras_bert=None, tf_20=None, tf_20_object=None, params=("kernel", "bias"),
             load=None):
     """The Model Garden columns of one layer: {format: {parameter: Tensor}}."""
@@ -161,9 +183,10 @@ def _garden(garden, keras_bert=None, tf_20=None, tf_20_object=None, params=("ker
 
 # --- backbone ----------------------------------------------------------------------
 
-def backbone_weights(num_layers, garden=None):
-    """The rows of a `BertBackbone` with `num_layers` blocks. `garden`: the
-    `ModelGarden` layout when reading one (its names depend on the file)."""
+def backbone_weights(num_layers, num_heads, garden=None):
+    """The rows of a `BertBackbone` with `num_layers` blocks of `num_heads`
+    heads. `garden`: the `ModelGarden` layout when reading one (its names
+    depend on the file)."""
     g = garden
     v = "" if g is None or g.kind == TF20 else VALUE
     root = g.root if g else ""
@@ -176,26 +199,27 @@ def backbone_weights(num_layers, garden=None):
         return {g.kind: root + name + v}
 
     rows = [
-        variable("token_embedding/embeddings",
+        variable("token_embedding/embeddings", keras_hub="token_embedding/embeddings",
                  huggingface="embeddings.word_embeddings.weight",
                  tf1="bert/embeddings/word_embeddings",
                  **garden_names(f"layer_with_weights-{e}/embeddings", "word_embeddings/embeddings",
                                 "embedding_lookup/embeddings")),
-        variable("position_embedding/embeddings",
+        variable("position_embedding/embeddings", keras_hub="position_embedding/embeddings",
                  huggingface="embeddings.position_embeddings.weight",
                  tf1="bert/embeddings/position_embeddings",
                  **garden_names(f"layer_with_weights-{e + 1}/embeddings",
                                 "embedding_postprocessor/position_embeddings",
                                 "embedding_postprocessor/position_embeddings")),
-        variable("segment_embedding/embeddings",
+        variable("segment_embedding/embeddings", keras_hub="segment_embedding/embeddings",
                  huggingface="embeddings.token_type_embeddings.weight",
                  tf1="bert/embeddings/token_type_embeddings",
                  **garden_names(f"layer_with_weights-{e + 2}/embeddings",
                                 "embedding_postprocessor/type_embeddings",
                                 "embedding_postprocessor/type_embeddings")),
-        *layer_norm("embeddings_layer_norm", CONVENTIONS,
+        *layer_norm("embeddings_layer_norm", CONVENTIONS, keras_hub="embeddings_layer_norm",
                     huggingface="embeddings.LayerNorm", tf1="bert/embeddings/LayerNorm",
-                    **_garden(g, f"layer_with_weights-{e + 3}", "embedding_postprocessor/layer_norm",
+                    **_garden(g, f"layer_with_weights-{e + 3}",
+                              "embedding_postprocessor/layer_norm",
                               "embedding_postprocessor/output_layer_norm", ("gamma", "beta"))),
     ]
     heads_in = {"kernel": _heads_in, "bias": _flat}
@@ -206,38 +230,47 @@ def backbone_weights(num_layers, garden=None):
         kb = f"layer_with_weights-{g.first_block + i}/" if g else ""
         t20 = f"encoder/layer_{i}/"
         t20o = f"encoder/{g.block_scope.format(i)}/" if g else ""
+        hub = f"transformer_layer_{i}/"
         for part in ("query", "key", "value"):
             rows += dense(keras_ + f"self_attention/{part}", CONVENTIONS,
+                          keras_hub=_keras_hub(hub + f"self_attention_layer/{part}",
+                                               _einsum(num_heads)),
                           huggingface=hf + f"attention.self.{part}",
                           tf1=tf1 + f"attention/self/{part}",
                           **_garden(g, kb + f"_attention_layer/_{part}_dense",
                                     t20 + f"self_attention/{part}",
                                     t20o + f"attention_layer/{part}_dense", load=heads_in))
         rows += dense(keras_ + "self_attention/attention_output", CONVENTIONS,
+                      keras_hub=_keras_hub(hub + "self_attention_layer/attention_output",
+                                           _einsum(num_heads, output=True)),
                       huggingface=hf + "attention.output.dense", tf1=tf1 + "attention/output/dense",
                       **_garden(g, kb + (g.output_projection if g else ""),
                                 t20 + "self_attention_output", t20o + "attention_output_dense",
                                 load={"kernel": _heads_out}))
         rows += layer_norm(keras_ + "self_attention_layer_norm", CONVENTIONS,
+                           keras_hub=hub + "self_attention_layer_norm",
                            huggingface=hf + "attention.output.LayerNorm",
                            tf1=tf1 + "attention/output/LayerNorm",
                            **_garden(g, kb + "_attention_layer_norm",
                                      t20 + "self_attention_layer_norm",
                                      t20o + "attention_layer_norm", ("gamma", "beta")))
         rows += dense(keras_ + "intermediate_dense", CONVENTIONS,
+                      keras_hub=hub + "feedforward_intermediate_dense",
                       huggingface=hf + "intermediate.dense", tf1=tf1 + "intermediate/dense",
                       **_garden(g, kb + "_intermediate_dense", t20 + "intermediate",
                                 t20o + "intermediate_dense"))
         rows += dense(keras_ + "output_dense", CONVENTIONS,
-                      huggingface=hf + "output.dense", tf1=tf1 + "output/dense",
+                      keras_hub=hub + "feedforward_output_dense", huggingface=hf + "output.dense",
+                      tf1=tf1 + "output/dense",
                       **_garden(g, kb + "_output_dense", t20 + "output", t20o + "output_dense"))
         rows += layer_norm(keras_ + "output_layer_norm", CONVENTIONS,
+                           keras_hub=hub + "feedforward_layer_norm",
                            huggingface=hf + "output.LayerNorm", tf1=tf1 + "output/LayerNorm",
                            **_garden(g, kb + "_output_layer_norm", t20 + "output_layer_norm",
                                      t20o + "output_layer_norm", ("gamma", "beta")))
     # transformers saves no pooler for BertForQuestionAnswering / BertForMaskedLM:
     # the layer then keeps its initialisation, as transformers' own does.
-    rows += dense("pooled_dense", CONVENTIONS,
+    rows += dense("pooled_dense", CONVENTIONS, keras_hub="pooled_dense",
                   huggingface={"kernel": Tensor("pooler.dense.weight", transpose, transpose,
                                                 optional=True),
                                "bias": Tensor("pooler.dense.bias", optional=True)},
@@ -259,7 +292,7 @@ def head_weights(task_kind):
     """The rows of a task head: "classifier" (`BertClassifier`),
     "question_answerer" (`BertQuestionAnswerer`), "pretrainer" (`BertPretrainer`)."""
     if task_kind == "classifier":
-        return dense("logits", CONVENTIONS, huggingface="classifier",
+        return dense("logits", CONVENTIONS, keras_hub="logits", huggingface="classifier",
                      tf1={"kernel": Tensor("output_weights", transpose, transpose),
                           "bias": "output_bias"})
     if task_kind == "question_answerer":
@@ -270,12 +303,13 @@ def head_weights(task_kind):
         # BertForMaskedLM has no next-sentence head: the task keeps a fresh one.
         return [
             *dense("mlm_head/mlm_dense", CONVENTIONS, huggingface="cls.predictions.transform.dense",
-                   tf1="cls/predictions/transform/dense"),
+                   tf1="cls/predictions/transform/dense", keras_hub="mlm_head/intermediate_dense"),
             *layer_norm("mlm_head/mlm_layer_norm", CONVENTIONS,
                         huggingface="cls.predictions.transform.LayerNorm",
-                        tf1="cls/predictions/transform/LayerNorm"),
+                        tf1="cls/predictions/transform/LayerNorm",
+                        keras_hub="mlm_head/intermediate_layer_norm"),
             variable("mlm_head/mlm_output_bias", huggingface="cls.predictions.bias",
-                     tf1="cls/predictions/output_bias"),
+                     tf1="cls/predictions/output_bias", keras_hub="mlm_head/output_bias"),
             *dense("nsp_logits", CONVENTIONS,
                    huggingface={"kernel": Tensor("cls.seq_relationship.weight", transpose,
                                                  transpose, optional=True),

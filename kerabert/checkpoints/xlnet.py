@@ -69,11 +69,13 @@ def tf_layout(names):
 
 
 def layout(checkpoint):
-    return weights.HUGGINGFACE if checkpoint.format_name == "huggingface" else weights.TF1
+    if checkpoint.format_name in (weights.HUGGINGFACE, weights.KERAS_HUB):
+        return checkpoint.format_name
+    return weights.TF1
 
 
 def describe(checkpoint):
-    if checkpoint.format_name == "huggingface":
+    if checkpoint.format_name in (weights.HUGGINGFACE, weights.KERAS_HUB):
         return checkpoint.describe()
     return DESCRIPTIONS[layout(checkpoint)]
 
@@ -112,9 +114,32 @@ TF_FIXED = {"dropout": 0.1, "attention_dropout": 0.1, "layer_norm_epsilon": 1e-1
             "initializer_range": 0.02}
 
 
+# keras-hub's `XLNetBackbone`: kerabert's names, one dropout rate, per-layer
+# biases, head_dim = hidden_dim // num_heads, LayerNorm epsilon 1e-12.
+KERAS_HUB_CONFIG = (
+    ("vocabulary_size", "vocabulary_size", config_map.REQUIRED),
+    ("num_layers", "num_layers", config_map.REQUIRED),
+    ("num_heads", "num_heads", config_map.REQUIRED),
+    ("hidden_dim", "hidden_dim", config_map.REQUIRED),
+    ("intermediate_dim", "intermediate_dim", config_map.REQUIRED),
+    ("dropout", "dropout", 0.0),
+    ("attention_dropout", "dropout", 0.0),
+    ("initializer_range", "kernel_initializer_range", 0.02),
+)
+# keras-hub stores a Keras activation name: "gelu" is the exact (erf) form.
+KERAS_HUB_ACTIVATIONS = {"gelu": activations.GELU, "relu": "relu", "tanh": "tanh",
+                         "silu": "silu"}
+
+
 def backbone_config(checkpoint):
     """`XLNetBackbone` keyword arguments from the checkpoint's config."""
     config = checkpoint.config
+    if checkpoint.format_name == weights.KERAS_HUB:
+        kwargs = config_map.read(KERAS_HUB_CONFIG, config, f"{checkpoint.folder}/config.json")
+        kwargs.update(head_dim=kwargs["hidden_dim"] // kwargs["num_heads"], untie_r=True,
+                      layer_norm_epsilon=1e-12, activation=activations.from_spelling(
+                          config.get("activation", "gelu"), KERAS_HUB_ACTIVATIONS, "activation"))
+        return kwargs
     if checkpoint.format_name == "huggingface":
         kwargs = config_map.read(HF_CONFIG, config, f"{checkpoint.folder}/config.json")
         # transformers' per-layer relative biases are what `untie_r` computes.
@@ -136,6 +161,8 @@ def backbone_config(checkpoint):
 
 def head_config(checkpoint, task_kind):
     """The settings of the `task_kind` head the checkpoint holds, or None."""
+    if checkpoint.format_name == weights.KERAS_HUB:
+        return None  # keras-hub has no XLNet task
     if checkpoint.format_name == "huggingface":
         return _hf_head_config(checkpoint, task_kind)
     shapes = checkpoint.shapes()
@@ -184,6 +211,10 @@ def _hf_head_config(checkpoint, task_kind):
     return {}
 
 
+def preprocessor_config(checkpoint):
+    return None  # only the BERT family's keras-hub presets save a preprocessor
+
+
 def _tf1_logit_scope(names, folder):
     """The one classification / regression scope of a TF1 checkpoint, or None."""
     scopes = weights.tf1_logit_scopes(names)
@@ -200,6 +231,11 @@ def tokenizer(checkpoint, tokenizer_cls, **overrides):
     """An `XLNetTokenizer` over the folder's `spiece.model`: with the
     transformers tokenizer's flags for a Hugging Face folder, else the
     reference's defaults (cased, collapse spaces, strip accents)."""
+    if checkpoint.format_name == weights.KERAS_HUB:
+        raise FileNotFoundError(
+            f"{checkpoint.folder} is a keras-hub XLNetBackbone preset, and keras-hub has no XLNet "
+            "tokenizer: build kerabert.XLNetTokenizer(proto=<the model's spiece.model>), or "
+            "load the task with preprocessor=None.")
     proto = os.path.join(checkpoint.folder, PROTO_FILE)
     if not os.path.isfile(proto):
         raise FileNotFoundError(
@@ -217,6 +253,67 @@ def tokenizer(checkpoint, tokenizer_cls, **overrides):
 
 
 # --- weights -------------------------------------------------------------------------
+
+# --- export to keras-hub -------------------------------------------------------------
+
+def keras_hub_model(backbone, task=None, tokenizer=None):
+    """keras-hub's `XLNetBackbone` of `backbone`'s size, its weights still
+    fresh; keras-hub has no XLNet task or tokenizer.
+
+    Returns `(model, None, differences, left_out)` (see `bert.keras_hub_model`). keras-hub's
+    XLNet is bidirectional without clamping or `bi_data`, with LayerNorm
+    epsilon 1e-12 and a Keras activation name ("gelu" is the exact form).
+    """
+    import keras_hub
+
+    if task is not None:
+        raise NotImplementedError(
+            f"keras-hub has no XLNet {task.task_kind} task; export the backbone with "
+            "task.backbone.export_to_keras_hub(...).")
+    if backbone.head_dim * backbone.num_heads != backbone.hidden_dim:
+        raise ValueError(
+            f"keras-hub's XLNetBackbone has head_dim = hidden_dim / num_heads; this backbone "
+            f"has head_dim={backbone.head_dim}, hidden_dim={backbone.hidden_dim}, "
+            f"num_heads={backbone.num_heads}.")
+    differences = []
+    left_out = [] if tokenizer is None else [
+        "keras-hub has no XLNet tokenizer: the preset holds the backbone only"]
+    spellings = {meaning: spelled for spelled, meaning in KERAS_HUB_ACTIVATIONS.items()}
+    activation = spellings.get(backbone.activation)
+    if activation is None:
+        activation = "gelu"
+        differences.append(f"the activation is {backbone.activation!r}; keras-hub's XLNetBackbone "
+                           "takes a Keras activation name, and Keras' 'gelu' is the exact form")
+    settings = {"layer_norm_epsilon": 1e-12, "attn_type": "bi", "bi_data": False,
+                "clamp_len": -1, "same_length": False}
+    for name, theirs in settings.items():
+        ours = getattr(backbone, name)
+        if ours != theirs and not (name == "clamp_len" and ours < 0):
+            differences.append(f"the backbone's {name} is {ours!r}; keras-hub's XLNetBackbone "
+                               f"always uses {theirs!r}")
+    model = keras_hub.models.XLNetBackbone(
+        vocabulary_size=backbone.vocabulary_size, num_layers=backbone.num_layers,
+        num_heads=backbone.num_heads, hidden_dim=backbone.hidden_dim,
+        intermediate_dim=backbone.intermediate_dim, dropout=backbone.dropout,
+        activation=activation, kernel_initializer_range=backbone.initializer_range,
+        dtype=backbone.dtype_policy.name)
+    return model, None, differences, left_out
+
+
+def keras_hub_outputs(model, hub_model, inputs):
+    """The sequence outputs of a kerabert `XLNetBackbone` and keras-hub's on
+    packed `inputs`, compared one example at a time: keras-hub reshapes its
+    relative position encodings from (positions, batch, dim) to (batch,
+    positions, dim) where a transpose is needed, so its outputs are those of
+    XLNet only for a batch of one."""
+    keys = ("token_ids", "segment_ids", "padding_mask")
+    ours, theirs = [], []
+    for row in range(inputs["token_ids"].shape[0]):
+        example = {k: inputs[k][row:row + 1] for k in keys}
+        ours.append(model(example)["sequence_output"])
+        theirs.append(hub_model(example))
+    return ours, theirs
+
 
 def backbone_weights(backbone, checkpoint=None):
     return weights.backbone_weights(backbone.num_layers, backbone.num_heads, backbone.head_dim,
@@ -236,11 +333,11 @@ def load_weights(checkpoint, reader, backbone, task=None):
     the tensors it knows but does not load (other heads, tied copies)."""
     fmt = layout(checkpoint)
     prefix = ""
+    if fmt in (weights.HUGGINGFACE, weights.KERAS_HUB) and not backbone.untie_r:
+        raise ValueError(
+            f"{checkpoint.describe()} holds one set of relative biases per layer; build the "
+            "XLNetBackbone with untie_r=True to load it.")
     if fmt == weights.HUGGINGFACE:
-        if not backbone.untie_r:
-            raise ValueError(
-                "Hugging Face XLNet checkpoints hold one set of relative biases per layer; "
-                "build the XLNetBackbone with untie_r=True to load them.")
         if weights.HF_BASE_PREFIX + "word_embedding.weight" in reader:
             prefix = weights.HF_BASE_PREFIX
     weight_map.load(backbone, backbone_weights(backbone), fmt, reader, prefix)
@@ -249,7 +346,7 @@ def load_weights(checkpoint, reader, backbone, task=None):
     # Heads of other kinds are known, not loaded. Unknown tensors in the loaded
     # head's own scopes stay reported, e.g. an untied TF1 `model/lm_loss/weight`
     # (kerabert's LM head is tied to the embeddings).
-    for kind, prefixes in weights.HEAD_PREFIXES[fmt].items():
+    for kind, prefixes in weights.HEAD_PREFIXES.get(fmt, {}).items():
         if task is None or kind != task.task_kind:
             reader.mark_unused([n for n in reader.keys() if n.startswith(prefixes)],
                                f"the {kind} head, not part of this model")
@@ -374,7 +471,8 @@ registry.register_family(registry.Family(
     backbone_cls=XLNetBackbone, tokenizer_cls=XLNetTokenizer,
     tasks={"classifier": XLNetClassifier, "question_answerer": XLNetQuestionAnswerer,
            "pretrainer": XLNetPretrainer},
-    hf_model_types=("xlnet",), tf_config_files=(TF_CONFIG_FILE,), tokenizer_files=(PROTO_FILE,)))
+    hf_model_types=("xlnet",), tf_config_files=(TF_CONFIG_FILE,), tokenizer_files=(PROTO_FILE,),
+    keras_hub_backbones=("XLNetBackbone",)))
 
 # For XLNet, `params` is `XLNetModel`'s count (word embeddings, mask embedding, layers).
 registry.register_presets([

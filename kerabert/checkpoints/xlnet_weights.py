@@ -20,6 +20,9 @@ One table per model part (`backbone_weights`, `head_weights`), rows as in
                 classifier checkpoint it wrote carries that name. The
                 classification head is `model/classification_<task>/logit` (or
                 `regression_<task>`), the SQuAD head lives outside `model/`.
+  keras_hub     keras-hub's `XLNetBackbone`, named by its Keras variable paths
+                (`xlnet_encoder_N/rel_attn/query/kernel`): relative biases per
+                layer, kernels in kerabert's layout.
 """
 
 import re
@@ -36,7 +39,8 @@ from kerabert.presets.weight_map import variable
 
 HUGGINGFACE = "huggingface"
 TF1 = "tf1"
-CONVENTIONS = {HUGGINGFACE: TORCH, TF1: TF}
+KERAS_HUB = "keras_hub"
+CONVENTIONS = {HUGGINGFACE: TORCH, TF1: TF, KERAS_HUB: TF}
 
 HF_BASE_PREFIX = "transformer."
 PREFIX = "model/transformer/"
@@ -99,42 +103,55 @@ def _tf1_seg_embed(layer, num_layers):
 
 def backbone_weights(num_layers, num_heads, head_dim, untie_r):
     """The rows of an `XLNetBackbone` of this size."""
-    rows = [
-        variable("token_embedding/embeddings", huggingface="word_embedding.weight", tf1=ANCHOR),
-        # Only pretraining graphs have the query stream's embedding.
-        variable("mask_embedding/embeddings",
-                 huggingface=("mask_emb", lambda x: x.reshape(1, -1),
-                              lambda x: x.reshape(1, 1, -1)),
-                 tf1=Tensor(PREFIX + "mask_emb/mask_emb", lambda x: x.reshape(1, -1),
-                            optional=True)),
-    ]
-    for name in RELATIVE_BIASES:
-        # transformers keeps one per layer: a shared bias is written to each.
-        def save(value, shared=not untie_r):
-            return np.broadcast_to(value, (num_layers, *value.shape)) if shared else value
+    def reshape_mask(name):
+        return Tensor(name, lambda x: x.reshape(1, -1), lambda x: x.reshape(1, 1, -1))
 
+    rows = [
+        variable("token_embedding/embeddings", huggingface="word_embedding.weight", tf1=ANCHOR,
+                 keras_hub="content_query_embedding/word_embedding/embeddings"),
+        # Only pretraining graphs have the query stream's embedding.
+        variable("mask_embedding/embeddings", huggingface=reshape_mask("mask_emb"),
+                 tf1=Tensor(PREFIX + "mask_emb/mask_emb", lambda x: x.reshape(1, -1),
+                            optional=True),
+                 keras_hub=reshape_mask("encoder_block_attn_mask_layer/mask_emb")),
+    ]
+    # transformers and keras-hub keep the relative biases per layer: a shared
+    # bias is written to each.
+    def save(value, shared=not untie_r):
+        return np.broadcast_to(value, (num_layers, *value.shape)) if shared else value
+
+    hub_biases = {"r_w_bias": "content_attention_bias", "r_r_bias": "positional_attention_bias",
+                  "r_s_bias": "segment_attention_bias"}
+    for name in RELATIVE_BIASES:
         rows.append(variable(
             f"relative_bias/{name}",
             huggingface=Tensor(tuple(f"layer.{i}.rel_attn.{name}" for i in range(num_layers)),
                                save=save),
-            tf1=_tf1_relative_bias(name, num_layers, num_heads, head_dim, untie_r)))
+            tf1=_tf1_relative_bias(name, num_layers, num_heads, head_dim, untie_r),
+            keras_hub=Tensor(tuple(f"xlnet_encoder_{i}/{hub_biases[name]}"
+                                   for i in range(num_layers)), save=save)))
+    hub_projections = {"q": "query", "k": "key", "v": "value", "o": "attention_output",
+                       "r": "encoding"}
     for i in range(num_layers):
         keras_ = f"transformer_layer_{i}/"
         hf = f"layer.{i}."
         tf1 = f"{PREFIX}layer_{i}/"
+        hub = f"xlnet_encoder_{i}/"
         for name in ("q", "k", "v", "o", "r"):
             rows.append(variable(keras_ + f"rel_attn/{name}", huggingface=hf + f"rel_attn.{name}",
-                                 tf1=tf1 + f"rel_attn/{name}/kernel"))
+                                 tf1=tf1 + f"rel_attn/{name}/kernel",
+                                 keras_hub=hub + f"rel_attn/{hub_projections[name]}/kernel"))
         rows.append(variable(keras_ + "rel_attn/seg_embed", huggingface=hf + "rel_attn.seg_embed",
-                             tf1=_tf1_seg_embed(i, num_layers)))
+                             tf1=_tf1_seg_embed(i, num_layers), keras_hub=hub + "segment_encoding"))
         rows += layer_norm(keras_ + "rel_attn/layer_norm", CONVENTIONS,
-                           huggingface=hf + "rel_attn.layer_norm", tf1=tf1 + "rel_attn/LayerNorm")
+                           huggingface=hf + "rel_attn.layer_norm", tf1=tf1 + "rel_attn/LayerNorm",
+                           keras_hub=hub + "layer_norm_rel_attn")
         rows += dense(keras_ + "ff_layer_1", CONVENTIONS, huggingface=hf + "ff.layer_1",
-                      tf1=tf1 + "ff/layer_1")
+                      tf1=tf1 + "ff/layer_1", keras_hub=hub + "feedforward_intermediate_dense")
         rows += dense(keras_ + "ff_layer_2", CONVENTIONS, huggingface=hf + "ff.layer_2",
-                      tf1=tf1 + "ff/layer_2")
+                      tf1=tf1 + "ff/layer_2", keras_hub=hub + "feedforward_output_dense")
         rows += layer_norm(keras_ + "ff_layer_norm", CONVENTIONS, huggingface=hf + "ff.layer_norm",
-                           tf1=tf1 + "ff/LayerNorm")
+                           tf1=tf1 + "ff/LayerNorm", keras_hub=hub + "layer_norm_ff")
     return rows
 
 

@@ -1,8 +1,9 @@
 """`kerabert convert SOURCE DEST`: any checkpoint kerabert reads -> a kerabert preset.
 
 SOURCE is anything `from_preset` takes (a Hugging Face folder with safetensors or
-pytorch_model.bin, a Google TF1 or Model Garden TF2 checkpoint folder, a kerabert
-preset, a preset name). DEST receives the backbone and tokenizer, or with `--task`
+pytorch_model.bin, a Google TF1 or Model Garden TF2 checkpoint folder, a keras-hub
+preset folder, a kerabert preset, hf://owner/repo, kaggle://owner/model/keras/name,
+a preset name). DEST receives the backbone and tokenizer, or with `--task`
 a whole task preset (backbone, preprocessor, head).
 """
 
@@ -15,9 +16,10 @@ from kerabert.commands import models
 
 def register(commands):
     parser = add_command(
-        commands, "convert", "convert a checkpoint (Hugging Face, TF1, Model Garden) into a "
-        "kerabert preset", description=__doc__)
-    parser.add_argument("source", help="the checkpoint: a folder, hf://owner/repo or a "
+        commands, "convert", "convert a checkpoint (Hugging Face, TF1, Model Garden, keras-hub) "
+        "into a kerabert preset", description=__doc__)
+    parser.add_argument("source", help="the checkpoint: a folder, hf://owner/repo, "
+                                       "kaggle://owner/model/framework/variation or a "
                                        "built-in name")
     parser.add_argument("dest", help="folder to write the kerabert preset to")
     parser.add_argument("--task", choices=models.TASK_KINDS,

@@ -4,7 +4,13 @@
 `resolve_preset` accepts
   - a local folder (a kerabert preset or a Hugging Face model folder);
   - `hf://owner/repo[@revision]`: downloaded with `huggingface_hub` into its cache;
-  - a built-in name (`kerabert.list_presets()`, e.g. "bert_base_en_uncased").
+  - `kaggle://owner/model/framework/variation[/version]`: a keras-hub preset on
+    Kaggle Models, downloaded with `kagglehub` (see `kaggle.py`);
+  - a built-in name (`kerabert.list_presets()`, e.g. "bert_base_en_uncased"),
+    or keras-hub's name of the same checkpoint ("bert_base_en" is
+    "bert_base_en_cased", downloaded from the Hugging Face Hub); keras-hub's
+    other presets ("bert_tiny_en_uncased_sst2", "all_minilm_l6_v2_en") come
+    from Kaggle, through the installed keras-hub's preset table.
 
 Only the files kerabert reads are downloaded. With `HF_HUB_OFFLINE=1`, or when
 the Hub cannot be reached, the cache is used; if the files are not there the
@@ -30,6 +36,7 @@ HF_SCHEME = "hf://"
 DEFAULT_TIMEOUT = 10.0
 _REPO_ID = re.compile(r"^(?:[A-Za-z0-9][\w.-]*/)?[A-Za-z0-9][\w.-]*$")
 _TOKEN_LIKE = re.compile(r"hf_[A-Za-z0-9]{8,}")
+_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*$")  # the shape of preset names (no paths)
 
 # Files kerabert reads from a repository. A kerabert preset repo is recognised by
 # its metadata.json / model.weights.h5; anything else is read as a Hugging Face
@@ -174,11 +181,16 @@ def parse_hf_handle(handle):
 
 
 def resolve_preset(preset):
-    """Returns a local folder for `preset` (a folder, `hf://...` or a built-in name)."""
+    """Returns a local folder for `preset` (a folder, `hf://...`, `kaggle://...`
+    or a built-in name)."""
+    from kerabert.presets import kaggle
+
     text = os.fspath(preset)
     if text.startswith(HF_SCHEME):
         repo_id, revision = parse_hf_handle(text)
         return download(repo_id, revision, label=text)
+    if text.startswith(kaggle.SCHEME):
+        return kaggle.download(text)
     path = os.path.expanduser(text)
     if os.path.isdir(path):
         return path
@@ -190,8 +202,12 @@ def resolve_preset(preset):
     if entry is not None:
         return download(entry.hf_repo, None, label=f"{text} ({entry.hf_repo})",
                         family=entry.family)
+    keras_hub_presets = registry.keras_hub_presets() if _NAME.match(text) else {}
+    if text in keras_hub_presets:
+        return kaggle.download(keras_hub_presets[text])
     hints = []
-    close = difflib.get_close_matches(text, registry.preset_names(), n=3)
+    names = dict.fromkeys(registry.preset_names(aliases=True) + list(keras_hub_presets))
+    close = difflib.get_close_matches(text, list(names), n=3)
     if close:
         hints.append(f"Did you mean {' or '.join(repr(c) for c in close)}?")
     if _REPO_ID.match(text) and "/" in text:
@@ -200,7 +216,8 @@ def resolve_preset(preset):
         f"Preset {text!r} was not found: no such folder and not a built-in preset name. "
         "Pass the path of a kerabert preset folder (written by save_to_preset) or of a "
         "Hugging Face model folder (config.json + model.safetensors + vocab.txt), "
-        "'hf://owner/repo', or a name from kerabert.list_presets(). " + " ".join(hints))
+        "'hf://owner/repo', 'kaggle://owner/model/framework/variation', or a name from "
+        "kerabert.list_presets(). " + " ".join(hints))
 
 
 def select_files(repo_files):

@@ -22,10 +22,11 @@ from kerabert.presets import hub
 from kerabert.presets.errors import caller_stacklevel
 from kerabert.presets.formats.huggingface_checkpoint import HuggingFaceCheckpoint
 from kerabert.presets.formats.kerabert_preset import KerabertPreset
+from kerabert.presets.formats.keras_hub_checkpoint import KerasHubCheckpoint
 from kerabert.presets.formats.tf_checkpoint import TFCheckpoint
 
 # Formats in detection order.
-FORMATS = (KerabertPreset, HuggingFaceCheckpoint, TFCheckpoint)
+FORMATS = (KerabertPreset, KerasHubCheckpoint, HuggingFaceCheckpoint, TFCheckpoint)
 
 # Constructor arguments `from_preset` never forwards: they come from the preset.
 ASSET_ARGUMENTS = ("vocabulary", "proto", "tokenizer", "backbone", "preprocessor")
@@ -52,8 +53,9 @@ def open_source(folder):
     present = sorted(os.listdir(folder))
     raise ValueError(
         f"Cannot tell what kind of checkpoint {folder} holds (files: {present[:10]}). "
-        "kerabert reads its own presets (config.json with a kerabert class), "
-        "Hugging Face folders (config.json with a model_type) and TensorFlow "
+        "kerabert reads its own presets (config.json with a kerabert class), keras-hub "
+        "presets (a keras_hub class), Hugging Face folders (config.json with a model_type) "
+        "and TensorFlow "
         "checkpoints (a family's config, e.g. bert_config.json or xlnet_config.json, "
         "next to <name>.ckpt.index and its data files).")
 

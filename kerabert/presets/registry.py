@@ -26,6 +26,7 @@ class Family:
       hf_model_types: the `model_type`s of Hugging Face configs it reads.
       tf_config_files: config file names of its TensorFlow checkpoint releases.
       tokenizer_files: the vocabulary files its tokenizer needs.
+      keras_hub_backbones: the keras-hub backbone classes it reads ("BertBackbone").
     """
 
     name: str
@@ -37,6 +38,7 @@ class Family:
     hf_model_types: tuple
     tf_config_files: tuple
     tokenizer_files: tuple
+    keras_hub_backbones: tuple = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,6 +75,20 @@ def register_presets(presets):
             _ALIASES[alias] = preset.name
 
 
+def keras_hub_presets():
+    """`{name: Kaggle handle}` of the keras-hub presets of every family's
+    keras-hub backbones, from the installed keras-hub's own tables."""
+    import keras_hub
+
+    handles = {}
+    for family_ in _FAMILIES.values():
+        for class_name in family_.keras_hub_backbones:
+            presets = getattr(getattr(keras_hub.models, class_name, None), "presets", None) or {}
+            handles.update({name: entry["kaggle_handle"] for name, entry in presets.items()
+                            if "kaggle_handle" in entry})
+    return handles
+
+
 def families():
     """The registered families, in registration order."""
     return list(_FAMILIES.values())
@@ -98,6 +114,15 @@ def family_for_model_type(model_type):
     return next((f for f in _FAMILIES.values() if model_type in f.hf_model_types), None)
 
 
+def family_for_keras_hub(class_name):
+    """The family that reads keras-hub presets of backbone `class_name`, or None."""
+    return next((f for f in _FAMILIES.values() if class_name in f.keras_hub_backbones), None)
+
+
+def keras_hub_names():
+    return sorted(n for f in _FAMILIES.values() for n in f.keras_hub_backbones)
+
+
 def hf_model_types():
     return sorted(t for f in _FAMILIES.values() for t in f.hf_model_types)
 
@@ -112,8 +137,9 @@ def get(name):
     return _PRESETS.get(_ALIASES.get(name, name))
 
 
-def preset_names():
-    return list(_PRESETS)
+def preset_names(aliases=False):
+    """The built-in names; with `aliases`, other libraries' names of them too."""
+    return list(_PRESETS) + (list(_ALIASES) if aliases else [])
 
 
 def list_presets():

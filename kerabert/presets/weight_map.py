@@ -16,7 +16,6 @@ entry for a format has no tensor in it. The helpers `dense`, `layer_norm` and
 
 import dataclasses
 
-import keras
 import numpy as np
 
 from kerabert.presets.errors import CheckpointMismatchError
@@ -166,7 +165,7 @@ def save(model, weights, fmt, prefix=""):
         tensor = weight.tensor(fmt)
         if tensor is None:
             continue
-        value = np.asarray(keras.ops.convert_to_numpy(variables[weight.path]))
+        value = np.asarray(variables[weight.path].numpy())
         if tensor.save is not None:
             value = tensor.save(value)
         if isinstance(tensor.name, tuple):

@@ -42,6 +42,10 @@ class BertPretrainer(Task):
     Args:
       backbone: a `BertBackbone`.
       preprocessor: a `BertPretrainerPreprocessor`, or None to feed packed dicts.
+      mlm_activation, mlm_layer_norm_epsilon: the masked-LM transform's
+        activation and LayerNorm epsilon; default: the backbone's (the
+        reference's head). keras-hub's `BertMaskedLM` uses the exact GELU and
+        1e-5, which its presets load with.
 
     Inputs (dict, int32): `token_ids`, `segment_ids`, `padding_mask` (B, L) and
     `masked_positions` (B, P).
@@ -70,14 +74,17 @@ class BertPretrainer(Task):
     preprocessor_cls = BertPretrainerPreprocessor
     task_kind = "pretrainer"
 
-    def __init__(self, backbone, preprocessor=None, compile=True, **kwargs):
+    def __init__(self, backbone, preprocessor=None, mlm_activation=None,
+                 mlm_layer_norm_epsilon=None, compile=True, **kwargs):
         def init():
             return keras.initializers.TruncatedNormal(stddev=backbone.initializer_range)
 
         # === Layers ===
         self.mlm_head = BertMaskedLMHead(
-            backbone.vocabulary_size, backbone.hidden_dim, activation=backbone.activation,
-            layer_norm_epsilon=backbone.layer_norm_epsilon, kernel_initializer=init(),
+            backbone.vocabulary_size, backbone.hidden_dim,
+            activation=mlm_activation or backbone.activation,
+            layer_norm_epsilon=mlm_layer_norm_epsilon or backbone.layer_norm_epsilon,
+            kernel_initializer=init(),
             token_embedding=backbone.token_embedding, dtype=backbone.dtype_policy,
             name="mlm_head")
         # float32 logits, so the log-softmax and the loss are stable under mixed precision.
@@ -103,8 +110,22 @@ class BertPretrainer(Task):
                 "next_sentence_accuracy"),
             "next_sentence_loss": keras.metrics.Mean("next_sentence_loss"),
         }
+
+        # === Config ===
+        self.mlm_activation = mlm_activation
+        self.mlm_layer_norm_epsilon = mlm_layer_norm_epsilon
         if compile:
             self.compile()
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"mlm_activation": self.mlm_activation,
+                       "mlm_layer_norm_epsilon": self.mlm_layer_norm_epsilon})
+        return config
+
+    @classmethod
+    def head_config_from(cls, task_config):
+        return {k: task_config.get(k) for k in ("mlm_activation", "mlm_layer_norm_epsilon")}
 
     def compile(self, optimizer="auto", loss="auto", *, metrics="auto", learning_rate=1e-4,
                 **kwargs):

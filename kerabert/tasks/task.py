@@ -184,6 +184,22 @@ class TaskMixin:
                                commit_message=commit_message, metrics=metrics,
                                base_model=base_model)
 
+    def export_to_keras_hub(self, folder, tokenizer=None, allow_numerical_change=False):
+        """Writes a keras-hub preset folder that `keras_hub.models.*.from_preset`
+        loads: a `BertClassifier` as `BertTextClassifier` (with its
+        preprocessor), a `BertPretrainer` as `BertMaskedLM` (keras-hub has no
+        next-sentence head; it is left out, with a warning). keras-hub's BERT
+        always uses the tanh GELU: a model it cannot reproduce (e.g. the exact
+        GELU of transformers checkpoints) is refused with the measured output
+        difference, unless `allow_numerical_change=True` (then it warns with
+        it). The tokenizer defaults to the preprocessor's. Returns the folder's
+        absolute path."""
+        importlib.import_module("kerabert.checkpoints")  # registers the model families
+        from kerabert.presets import keras_hub_export
+
+        return keras_hub_export.export_to_keras_hub(self, folder, tokenizer,
+                                                    allow_numerical_change)
+
     def export_to_transformers(self, folder, tokenizer=None):
         """Writes a `transformers` folder (`BertForSequenceClassification`,
         `BertForQuestionAnswering`, `BertForPreTraining`,

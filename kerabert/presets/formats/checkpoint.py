@@ -78,7 +78,9 @@ class Checkpoint:
         return self.family.checkpoints.tokenizer(self, tokenizer_cls, **overrides)
 
     def preprocessor_config(self):
-        return None  # only kerabert presets save one
+        """(kerabert preprocessor class, its config) the folder's saved
+        preprocessor converts to, or None."""
+        return self.family.checkpoints.preprocessor_config(self)
 
     def head_config(self, task_cls):
         """The settings of the checkpoint's head of `task_cls`'s kind, or None."""
