@@ -660,7 +660,8 @@ registry.register_family(registry.Family(
     tasks={"classifier": BertClassifier, "question_answerer": BertQuestionAnswerer,
            "pretrainer": BertPretrainer},
     hf_model_types=("bert",), tf_config_files=(TF_CONFIG_FILE,),
-    tokenizer_files=(VOCABULARY_FILE,), keras_hub_backbones=("BertBackbone",)))
+    tokenizer_files=(VOCABULARY_FILE,), keras_hub_backbones=("BertBackbone",),
+    keras_hub_tokenizers=("BertTokenizer",)))
 
 # Built-in names. `params` is the exact parameter count of the backbone
 # (embeddings, encoder and pooler, no task head), computed from the dimensions in

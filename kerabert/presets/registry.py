@@ -27,6 +27,7 @@ class Family:
       tf_config_files: config file names of its TensorFlow checkpoint releases.
       tokenizer_files: the vocabulary files its tokenizer needs.
       keras_hub_backbones: the keras-hub backbone classes it reads ("BertBackbone").
+      keras_hub_tokenizers: the keras-hub tokenizer classes it reads ("BertTokenizer").
     """
 
     name: str
@@ -39,6 +40,7 @@ class Family:
     tf_config_files: tuple
     tokenizer_files: tuple
     keras_hub_backbones: tuple = ()
+    keras_hub_tokenizers: tuple = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,12 +117,15 @@ def family_for_model_type(model_type):
 
 
 def family_for_keras_hub(class_name):
-    """The family that reads keras-hub presets of backbone `class_name`, or None."""
-    return next((f for f in _FAMILIES.values() if class_name in f.keras_hub_backbones), None)
+    """The family that reads keras-hub presets of backbone or tokenizer
+    `class_name`, or None."""
+    return next((f for f in _FAMILIES.values()
+                 if class_name in f.keras_hub_backbones + f.keras_hub_tokenizers), None)
 
 
 def keras_hub_names():
-    return sorted(n for f in _FAMILIES.values() for n in f.keras_hub_backbones)
+    return sorted(n for f in _FAMILIES.values()
+                  for n in f.keras_hub_backbones + f.keras_hub_tokenizers)
 
 
 def hf_model_types():

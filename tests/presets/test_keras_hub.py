@@ -144,6 +144,17 @@ def test_backbone_of_a_task_preset_gives_keras_hubs_outputs(hub_classifier):
     np.testing.assert_array_equal(tokenizer(TEXTS[0]), theirs.preprocessor.tokenizer(TEXTS[0]))
 
 
+def test_tokenizer_preset_alone(tmp_path):
+    theirs = keras_hub.models.BertTokenizer(vocabulary=TINY_VOCAB, lowercase=True,
+                                            strip_accents=True)
+    theirs.save_to_preset(str(tmp_path))  # tokenizer.json and assets/ only
+    ours = kerabert.BertTokenizer.from_preset(str(tmp_path))
+    assert (ours.lowercase, ours.strip_accents) == (True, True)
+    assert as_lists(ours(TEXTS)) == as_lists(theirs(TEXTS))
+    with pytest.raises(ValueError, match="holds a tokenizer, no model"):
+        kerabert.BertBackbone.from_preset(str(tmp_path))
+
+
 def test_masked_lm_preset_loads_into_the_pretrainers_masked_lm_head(hub_masked_lm):
     folder, theirs = hub_masked_lm
     ours = kerabert.BertPretrainer.from_preset(folder)

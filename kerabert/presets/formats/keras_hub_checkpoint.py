@@ -9,8 +9,9 @@ them and Kaggle serves them:
     task.weights.h5        the task's head weights
     metadata.json          keras_hub_version, parameter_count, ...
 
-The file names are kerabert's own, with other contents: this format is told
-apart by the `keras_hub>` prefix of the registered class names. The weights are
+A tokenizer's preset (`BertTokenizer.save_to_preset`) is tokenizer.json and
+assets/ alone. The file names are kerabert's own, with other contents: this
+format is told apart by the `keras_hub>` prefix of the registered class names. The weights are
 read by loading the preset with keras-hub itself and taking every variable by
 its Keras path ("transformer_layer_0/self_attention_layer/query/kernel"):
 those paths are what keras-hub names its layers, while the h5 files' internal
@@ -48,6 +49,9 @@ class KerasHubCheckpoint(Checkpoint):
     @classmethod
     def detect(cls, folder):
         path = os.path.join(folder, CONFIG_FILE)
+        if os.path.isfile(path):
+            return _registered(files.read_json(path))
+        path = os.path.join(folder, TOKENIZER_FILE)
         return os.path.isfile(path) and _registered(files.read_json(path))
 
     def _read_json(self, name):
@@ -55,12 +59,17 @@ class KerasHubCheckpoint(Checkpoint):
         return files.read_json(path) if os.path.isfile(path) else None
 
     def _read_config(self):
-        return self._read_json(CONFIG_FILE)["config"]
+        config = self._read_json(CONFIG_FILE)
+        if config is None:
+            raise ValueError(f"{self.folder} is a keras-hub {self.class_name} preset: it holds a "
+                             "tokenizer, no model.")
+        return config["config"]
 
     @property
     def class_name(self):
-        """The backbone's keras-hub class ("BertBackbone")."""
-        return self._read_json(CONFIG_FILE)["class_name"]
+        """The keras-hub class of the backbone ("BertBackbone"), or of the
+        tokenizer in a tokenizer's preset ("BertTokenizer")."""
+        return (self._read_json(CONFIG_FILE) or self._read_json(TOKENIZER_FILE))["class_name"]
 
     def task_config(self):
         """`(keras-hub task class name, its config)` of a task preset, or None."""
