@@ -17,7 +17,15 @@ PRIVATE_MEMBERS = (
     ("keras.Model", "_maybe_symbolic_build",
      "overridden by tasks: MultiWorkerMirroredStrategy cannot average a dict batch "
      "(keras-team/keras#20329); see `symbolic_build_from_local_batch`"),
-    ("keras.Model", "_symbolic_build", "called by that override"),
+    ("keras.Model", "_symbolic_build",
+     "called by that override, and by BackupAndRestore to create the compiled metrics' "
+     "variables before restoring a mid-epoch backup's metric values"),
+    ("keras.Model", "_initial_epoch",
+     "kerabert's BackupAndRestore sets the epoch fit starts at after a restore (as Keras' own "
+     "callback does) and clears it when training ends"),
+    ("keras.Model", "train_function",
+     "BackupAndRestore swaps it for a batch-skipping wrapper during the resumed epoch; relies "
+     "on fit looking it up at every step"),
     ("keras.Model", "_distribute_strategy", "tells the override which strategy runs"),
     ("keras.Model", "_loss_tracker",
      "tasks with their own train_step (pretrainers, XLNet QA) report `loss` through it, so "
@@ -30,10 +38,17 @@ PRIVATE_MEMBERS = (
     ("keras.optimizers.Optimizer", "_var_key",
      "AdamWeightDecay keys its layer-wise rate factors by variable (update_step gets the "
      "backend variable, which has no path)"),
+    ("keras.optimizers.Optimizer", "_apply_weight_decay",
+     "AdamWeightDecay computes the decay factor once per step instead of once per variable"),
+    ("keras.optimizers.Optimizer", "_distributed_tf_update_step",
+     "AdamWeightDecay updates each variable with one fused ResourceApplyAdam op (TF backend)"),
+    ("keras.optimizers.Optimizer", "_get_variable_index", "finds a variable's Adam moments"),
+    ("keras.optimizers.AdamW", "_momentums", "the first moments that op updates"),
+    ("keras.optimizers.AdamW", "_velocities", "the second moments"),
+    ("keras.optimizers.Optimizer", "_distribution_strategy",
+     "the strategy the fused weight decay runs its per-variable updates under"),
     ("keras.optimizers.Optimizer", "_learning_rate",
      "the schedule object behind `learning_rate`, which `Task.fit` plans"),
-    ("keras.callbacks.BackupAndRestore", "_current_epoch",
-     "kerabert's BackupAndRestore writes the epoch it backs up"),
     ("keras.layers.Layer", "_convert_input_args",
      "tokenizers and preprocessors take strings and Python objects, not float tensors"),
     ("keras.layers.Layer", "_allow_non_tensor_positional_args", "the same"),

@@ -1,10 +1,13 @@
 """Trains a tiny model with kerabert's BackupAndRestore; the test kills it.
 
-Run as `python -m tests.fault_tolerant_fit MODEL BACKUP_DIR [SECONDS_PER_BATCH]`
-by tests/test_fault_tolerance.py, MODEL being "classifier" (BertClassifier on
-raw text, AdamWeightDecay) or "pretrainer" (BertPretrainer on packed masked-LM
-batches, LAMB with a warmup schedule). Prints one JSON line: final weight
-checksums, the optimizer's step counter and the epochs this process ran.
+Run as `python -m tests.fault_tolerant_fit MODEL BACKUP_DIR [SECONDS_PER_BATCH
+[SAVE_FREQ]]` by tests/test_fault_tolerance.py, MODEL being "classifier"
+(BertClassifier on raw text, AdamWeightDecay) or "pretrainer" (BertPretrainer
+on packed masked-LM batches, LAMB with a warmup schedule), SAVE_FREQ "epoch"
+(default) or a number of optimizer steps between backups. Prints one JSON
+line: final weight checksums, the optimizer's step counter, the epochs this
+process ran and the `[epoch, batch]` of every batch it trained on (not those
+it skipped while resuming).
 """
 
 import json
@@ -25,23 +28,37 @@ EPOCHS, BATCHES, BATCH_SIZE = 6, 4, 4
 
 
 class Pace(keras.callbacks.Callback):
-    """Slows training down so that the test can kill it mid-run."""
+    """Slows training down so that the test can kill it mid-run, and records
+    the epochs run and the batches trained on (those that moved the
+    optimizer's step)."""
 
     def __init__(self, seconds):
         super().__init__()
         self.seconds = seconds
         self.epochs = []
+        self.trained = []
+
+    def on_train_begin(self, logs=None):
+        self._step = int(self.model.optimizer.iterations.numpy())
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epochs.append(epoch)
+        self._epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
+        step = int(self.model.optimizer.iterations.numpy())
+        if step != self._step:
+            self.trained.append([self._epoch, batch])
+        self._step = step
         time.sleep(self.seconds)
 
 
 def classifier_and_data():
     texts, labels = sentiment_data(BATCHES)
-    return tiny_bert_classifier(learning_rate=5e-3), texts, labels
+    # A fixed order in which consecutive batches differ, so that training on
+    # a batch other than the uninterrupted run's would show in the weights.
+    order = np.random.default_rng(0).permutation(len(texts))
+    return tiny_bert_classifier(learning_rate=5e-3), [texts[i] for i in order], labels[order]
 
 
 def pretrainer_and_data():
@@ -66,18 +83,20 @@ def pretrainer_and_data():
     return model, x, y
 
 
-def main(kind, backup_dir, seconds=0.0):
+def main(kind, backup_dir, seconds=0.0, save_freq="epoch"):
     model, x, y = {"classifier": classifier_and_data,
                    "pretrainer": pretrainer_and_data}[kind]()
     pace = Pace(seconds)
     model.fit(x, y, batch_size=BATCH_SIZE, epochs=EPOCHS, shuffle=False, verbose=0,
-              callbacks=[BackupAndRestore(backup_dir), pace])
+              callbacks=[BackupAndRestore(backup_dir, save_freq=save_freq), pace])
     print(json.dumps({
         "weights": weight_sums(model),
         "iterations": int(model.optimizer.iterations.numpy()),
         "epochs_run": pace.epochs,
+        "trained": pace.trained,
     }))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], float(sys.argv[3]) if len(sys.argv) > 3 else 0.0)
+    main(sys.argv[1], sys.argv[2], float(sys.argv[3]) if len(sys.argv) > 3 else 0.0,
+         "epoch" if len(sys.argv) <= 4 or sys.argv[4] == "epoch" else int(sys.argv[4]))

@@ -17,9 +17,20 @@ The config is one JSON object; every key but `model`, `data.files` and
                    "learning_rate": 1e-4, "optimizer": "adamw",  # or "lamb"
                    "warmup_ratio": 0.01, "weight_decay": 0.01, "dtype": "float32",
                    "strategy": "default",    # "mirrored" | "multi_worker" (TF_CONFIG)
-                   "backup_dir": null},      # resume after a crash (kerabert.callbacks.BackupAndRestore)
+                   "backup_dir": null,       # resume after a crash (callbacks.BackupAndRestore)
+                   "backup_freq": "epoch",   # or N: back up every N optimizer steps
+                   "log_dir": null,          # TensorBoard logs: loss, each metric,
+                                             # learning_rate, examples_per_second
+                   "log_freq": "epoch"},     # or N: also every N steps (batch_* tags)
       "output_dir": "my_pretrained"          # the trained pretrainer, a preset tasks load
     }
+
+With `log_dir`, TensorBoard event files go to `<log_dir>/train`: epoch_loss,
+epoch_<metric>, epoch_learning_rate and epoch_examples_per_second, one point
+per epoch, and with `log_freq` N the same as batch_* every N optimizer steps
+(keyed by the step, so a run resumed from a backup continues its curves).
+Writing needs only TensorFlow; view them with `tensorboard --logdir <log_dir>`
+(pip install tensorboard).
 """
 
 import os
@@ -29,7 +40,8 @@ from kerabert.cli import add_command
 DEFAULT_TRAINING = {"batch_size": 32, "steps_per_epoch": 1000, "epochs": 1,
                     "learning_rate": 1e-4, "optimizer": "adamw", "warmup_ratio": 0.01,
                     "weight_decay": 0.01, "dtype": "float32", "strategy": "default",
-                    "backup_dir": None, "seed": 0}
+                    "backup_dir": None, "backup_freq": "epoch", "log_dir": None,
+                    "log_freq": "epoch", "seed": 0}
 
 
 def register(commands):
@@ -62,6 +74,12 @@ def load_config(path):
         raise ValueError(f"{path}: unknown training keys {sorted(unknown)}; "
                          f"known: {sorted(DEFAULT_TRAINING)}.")
     config["training"] = {**DEFAULT_TRAINING, **(config.get("training") or {})}
+    for key in ("backup_freq", "log_freq"):
+        value = config["training"][key]
+        if value != "epoch" and (isinstance(value, bool) or not isinstance(value, int)
+                                 or value < 1):
+            raise ValueError(f"{path}: training.{key} must be \"epoch\" or a number of "
+                             f"optimizer steps >= 1, got {value!r}.")
     return config
 
 
@@ -153,24 +171,54 @@ def build(config, strategy=None):
     return model, dataset, int(training["steps_per_epoch"])
 
 
+def callbacks_for(config, steps_per_epoch, console=None):
+    """The `fit` callbacks a config asks for: backup (first, so it restores
+    before the others start), the learning-rate and throughput logs, then
+    the TensorBoard writer (after them, so it writes their values) and a
+    progress bar when a `console` is given."""
+    from kerabert import callbacks as kerabert_callbacks
+
+    training = config["training"]
+    every = None if training["log_freq"] == "epoch" else int(training["log_freq"])
+    callbacks = []
+    if training["backup_dir"]:
+        callbacks.append(kerabert_callbacks.BackupAndRestore(
+            training["backup_dir"], save_freq=training["backup_freq"]))
+    if training["log_dir"]:
+        callbacks += [
+            kerabert_callbacks.LearningRateLogger(every_n_steps=every),
+            kerabert_callbacks.ThroughputLogger(int(training["batch_size"]), every_n_steps=every),
+            kerabert_callbacks.TensorBoardScalars(training["log_dir"],
+                                                  update_freq=every or "epoch")]
+    if console is not None:
+        callbacks.append(kerabert_callbacks.RichProgress(console, steps_per_epoch))
+    return callbacks
+
+
+def train(config, console=None):
+    """Builds and trains what a loaded config describes.
+
+    Returns `(pretrainer, history)`; `console` (a `rich` console) shows a
+    status line and a progress bar."""
+    import contextlib
+
+    status = console.status("Building the model and the data pipeline ...") if console \
+        else contextlib.nullcontext()
+    with status:
+        model, dataset, steps = build(config)
+        model(next(iter(dataset))[0])  # built before a backup is restored into it
+    history = model.fit(dataset, steps_per_epoch=steps, epochs=int(config["training"]["epochs"]),
+                        callbacks=callbacks_for(config, steps, console), verbose=0)
+    return model, history
+
+
 def run(args):
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
     config = load_config(args.config)
-    with console.status("Building the model and the data pipeline ..."):
-        model, dataset, steps = build(config)
-        model(next(iter(dataset))[0])  # built before a backup is restored into it
-    from kerabert.callbacks import BackupAndRestore
-    from kerabert.callbacks.rich_progress import RichProgress
-
-    training = config["training"]
-    callbacks = [RichProgress(console, steps)]
-    if training["backup_dir"]:
-        callbacks.insert(0, BackupAndRestore(training["backup_dir"]))
-    history = model.fit(dataset, steps_per_epoch=steps, epochs=int(training["epochs"]),
-                        callbacks=callbacks, verbose=0)
+    model, history = train(config, console)
     model.save_to_preset(config["output_dir"])
     table = Table(title=f"{config['model']} pretraining", show_header=True)
     table.add_column("epoch")
@@ -178,8 +226,13 @@ def run(args):
     for name in names:
         table.add_column(name)
     for epoch in range(len(history.history[names[0]]) if names else 0):
-        table.add_row(str(epoch + 1), *(f"{history.history[n][epoch]:.4f}" for n in names))
+        # 4 significant digits: learning rates are small numbers.
+        table.add_row(str(epoch + 1), *(f"{history.history[n][epoch]:.4g}" for n in names))
     console.print(table)
+    if config["training"]["log_dir"]:
+        # Not wrapped, so that the command can be copied.
+        console.print(f"TensorBoard logs: tensorboard --logdir "
+                      f"{os.path.abspath(config['training']['log_dir'])}", soft_wrap=True)
     console.print(f"Saved to {os.path.abspath(config['output_dir'])}: load the backbone with "
                   f"{'Bert' if config['model'] == 'bert' else 'XLNet'}Backbone.from_preset(...) "
                   "or fine-tune it with a task's from_preset(...).")

@@ -15,7 +15,13 @@ Two ways to feed `BertPretrainer`:
 Both produce `(x, y)` with x = {`token_ids`, `segment_ids`, `padding_mask`
 (B, L) int32, `masked_positions` (B, P) int32} and y = {`masked_ids` (B, P)
 int32, `masked_weights` (B, P) float32, `next_sentence_labels` (B,) int32,
-1 = B is a random segment}.
+1 = B is a random segment}. Records written with `next_sentence=False` (the
+masked-LM-only files Model Garden's `MaskedLMTask` reads with
+`use_next_sentence_label=False`) have no `next_sentence_labels`; their y has
+none either and `BertPretrainer` trains on the masked-LM loss alone.
+
+Batches are full by default (`drop_remainder=True`), so every element has a
+static shape (B, L) / (B, P), as TPUs need.
 """
 
 import dataclasses
@@ -24,6 +30,8 @@ import random
 import uuid
 
 import tensorflow as tf
+
+from kerabert.data.pipelines import without_auto_shard
 
 # Sentences go through the in-graph tokenizer this many at a time.
 _TOKENIZE_BATCH = 2048
@@ -335,13 +343,15 @@ def _float_feature(values):
     return tf.train.Feature(float_list=tf.train.FloatList(value=list(values)))
 
 
-def instance_to_example(instance, max_seq_length, max_predictions_per_seq):
+def instance_to_example(instance, max_seq_length, max_predictions_per_seq,
+                        next_sentence=True):
     """`PretrainingInstance` -> `tf.train.Example` in the reference schema.
 
     `input_ids`, `input_mask`, `segment_ids` int64 [L]; `masked_lm_positions`,
     `masked_lm_ids` int64 [P]; `masked_lm_weights` float [P] (1.0 real, 0.0
-    padding); `next_sentence_labels` int64 [1] (1 = random next). Padding is
-    0 everywhere, as the reference writes it.
+    padding); `next_sentence_labels` int64 [1] (1 = random next), left out
+    when `next_sentence` is False (masked-LM-only records). Padding is 0
+    everywhere, as the reference writes it.
     """
     n, k = len(instance.token_ids), len(instance.masked_positions)
     if n > max_seq_length or len(instance.segment_ids) != n:
@@ -358,13 +368,16 @@ def instance_to_example(instance, max_seq_length, max_predictions_per_seq):
         "masked_lm_positions": _int_feature(list(instance.masked_positions) + pred_pad),
         "masked_lm_ids": _int_feature(list(instance.masked_ids) + pred_pad),
         "masked_lm_weights": _float_feature([1.0] * k + [0.0] * len(pred_pad)),
-        "next_sentence_labels": _int_feature([int(bool(instance.is_random_next))]),
     }
+    if next_sentence:
+        features["next_sentence_labels"] = _int_feature([int(bool(instance.is_random_next))])
     return tf.train.Example(features=tf.train.Features(feature=features))
 
 
-def write_tfrecords(instances, output_files, max_seq_length, max_predictions_per_seq):
-    """Writes instances round-robin over `output_files` (str or list).
+def write_tfrecords(instances, output_files, max_seq_length, max_predictions_per_seq,
+                    next_sentence=True):
+    """Writes instances round-robin over `output_files` (str or list), with
+    their `next_sentence_labels` unless `next_sentence` is False.
 
     Each file is written to a temporary name next to it and renamed only once
     every file is complete; on any error the temporary files are removed, so a
@@ -392,7 +405,8 @@ def write_tfrecords(instances, output_files, max_seq_length, max_predictions_per
             writers.append(tf.io.TFRecordWriter(path))
         for i, instance in enumerate(instances):
             slot = i % len(writers)
-            example = instance_to_example(instance, max_seq_length, max_predictions_per_seq)
+            example = instance_to_example(instance, max_seq_length, max_predictions_per_seq,
+                                          next_sentence)
             writers[slot].write(example.SerializeToString())
             counts[slot] += 1
         for writer in writers:
@@ -412,27 +426,49 @@ def write_tfrecords(instances, output_files, max_seq_length, max_predictions_per
     return counts
 
 
-def create_pretraining_tfrecords(input_patterns, tokenizer, output_files, **recipe):
+def create_pretraining_tfrecords(input_patterns, tokenizer, output_files, next_sentence=True,
+                                 **recipe):
     """Text files -> TFRecords: `read_documents`, `create_instances(**recipe)`,
-    `write_tfrecords`. Returns the number of instances written."""
+    `write_tfrecords`. Returns the number of instances written.
+
+    `next_sentence=False` writes masked-LM-only records (no
+    `next_sentence_labels`). The sentence pairs are made by the same recipe,
+    random next segments included: only the label is left out, as when Model
+    Garden's `MaskedLMTask` reads the reference's files with
+    `use_next_sentence_label=False`.
+    """
     instances = create_instances(read_documents(input_patterns), tokenizer, **recipe)
     write_tfrecords(instances, output_files, recipe.get("max_seq_length", 128),
-                    recipe.get("max_predictions_per_seq", 20))
+                    recipe.get("max_predictions_per_seq", 20), next_sentence=next_sentence)
     return len(instances)
 
 
-def feature_spec(max_seq_length, max_predictions_per_seq):
-    """The reference pretraining `parse_single_example` spec (`pretrain_dataloader.py`)."""
+def feature_spec(max_seq_length, max_predictions_per_seq, next_sentence=True):
+    """The reference pretraining `parse_single_example` spec (`pretrain_dataloader.py`);
+    without `next_sentence_labels` when `next_sentence` is False."""
     L, P = max_seq_length, max_predictions_per_seq
-    return {
+    spec = {
         "input_ids": tf.io.FixedLenFeature([L], tf.int64),
         "input_mask": tf.io.FixedLenFeature([L], tf.int64),
         "segment_ids": tf.io.FixedLenFeature([L], tf.int64),
         "masked_lm_positions": tf.io.FixedLenFeature([P], tf.int64),
         "masked_lm_ids": tf.io.FixedLenFeature([P], tf.int64),
         "masked_lm_weights": tf.io.FixedLenFeature([P], tf.float32),
-        "next_sentence_labels": tf.io.FixedLenFeature([1], tf.int64),
     }
+    if next_sentence:
+        spec["next_sentence_labels"] = tf.io.FixedLenFeature([1], tf.int64)
+    return spec
+
+
+def has_next_sentence_labels(file_patterns):
+    """Whether the first record of the first file has `next_sentence_labels`
+    (how `read_tfrecords` tells NSP records from masked-LM-only ones)."""
+    first = _expand_patterns(file_patterns)[0]
+    for record in tf.data.TFRecordDataset(first).take(1):
+        example = tf.train.Example.FromString(record.numpy())
+        return "next_sentence_labels" in example.features.feature
+    raise ValueError(f"{first} holds no records, so whether the files have "
+                     "next_sentence_labels is unknown; pass use_next_sentence_label=.")
 
 
 def _to_kerabert(record):
@@ -447,14 +483,16 @@ def _to_kerabert(record):
     y = {
         "masked_ids": as_int("masked_lm_ids"),
         "masked_weights": tf.cast(record["masked_lm_weights"], tf.float32),
-        "next_sentence_labels": tf.reshape(as_int("next_sentence_labels"), [-1]),
     }
+    if "next_sentence_labels" in record:
+        y["next_sentence_labels"] = tf.reshape(as_int("next_sentence_labels"), [-1])
     return x, y
 
 
 def read_tfrecords(file_patterns, batch_size, max_seq_length, max_predictions_per_seq,
                    shuffle=True, repeat=True, seed=None, input_context=None,
-                   shuffle_buffer_size=1000, cycle_length=8):
+                   shuffle_buffer_size=1000, cycle_length=8, use_next_sentence_label=None,
+                   drop_remainder=True):
     """Pretraining TFRecords (written here or by the reference) -> batched `(x, y)`.
 
     Args:
@@ -469,11 +507,19 @@ def read_tfrecords(file_patterns, batch_size, max_seq_length, max_predictions_pe
       input_context: a `tf.distribute.InputContext`; this pipeline then reads
         only its shard (whole files when there are at least as many files as
         pipelines, else every n-th record).
+      use_next_sentence_label: read `next_sentence_labels` (True), or not
+        (False: masked-LM-only records, as Model Garden's option of that name);
+        None looks at the first record.
+      drop_remainder: full batches only (the default: static shapes, as TPUs
+        need); False keeps a last partial batch, e.g. to evaluate every record
+        once with `repeat=False`.
     Returns:
-      dataset of `(x, y)` as in the module docstring; batches are always full
-      (`drop_remainder=True`) so shapes are static for TPUs.
+      dataset of `(x, y)` as in the module docstring, y without
+      `next_sentence_labels` for masked-LM-only records.
     """
     files = _expand_patterns(file_patterns)
+    if use_next_sentence_label is None:
+        use_next_sentence_label = has_next_sentence_labels(files)
     pipelines, pipeline_id = 1, 0
     if input_context is not None:
         pipelines, pipeline_id = input_context.num_input_pipelines, input_context.input_pipeline_id
@@ -500,16 +546,12 @@ def read_tfrecords(file_patterns, batch_size, max_seq_length, max_predictions_pe
             dataset = dataset.shard(pipelines, pipeline_id)
         if repeat:
             dataset = dataset.repeat()
-    if input_context is not None:
-        # Sharded by hand above; tf.distribute must not shard again.
-        options = tf.data.Options()
-        options.experimental_distribute.auto_shard_policy = (
-            tf.data.experimental.AutoShardPolicy.OFF)
-        dataset = dataset.with_options(options)
+    if input_context is not None:  # sharded by hand above
+        dataset = without_auto_shard(dataset)
     if shuffle:
         dataset = dataset.shuffle(shuffle_buffer_size, seed=seed)
-    spec = feature_spec(max_seq_length, max_predictions_per_seq)
-    dataset = dataset.batch(batch_size, drop_remainder=True)
+    spec = feature_spec(max_seq_length, max_predictions_per_seq, use_next_sentence_label)
+    dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
     dataset = dataset.map(lambda records: _to_kerabert(tf.io.parse_example(records, spec)),
                           num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return dataset.prefetch(tf.data.AUTOTUNE)
@@ -519,7 +561,7 @@ def read_tfrecords(file_patterns, batch_size, max_seq_length, max_predictions_pe
 
 
 def bert_pretraining_dataset(file_patterns, preprocessor, batch_size, max_seq_length=None,
-                             short_seq_prob=0.1, seed=None, repeat=True):
+                             short_seq_prob=0.1, seed=None, repeat=True, drop_remainder=True):
     """Text files -> batched `(x, y)` with pairs and masks re-drawn every epoch.
 
     Documents are read and tokenized once (in-graph tokenizer, in batches).
@@ -539,6 +581,8 @@ def bert_pretraining_dataset(file_patterns, preprocessor, batch_size, max_seq_le
       seed: pair sampling of epoch e uses `random.Random(f"{seed}-{e}")`
         (None: fresh randomness). In-graph masking is not seeded by this.
       repeat: loop over epochs forever.
+      drop_remainder: full batches only (the default: static shapes, as TPUs
+        need); False keeps an epoch's last partial batch.
     """
     max_seq_length = int(max_seq_length or preprocessor.sequence_length)
     if max_seq_length > preprocessor.sequence_length:
@@ -568,7 +612,7 @@ def bert_pretraining_dataset(file_patterns, preprocessor, batch_size, max_seq_le
         tf.TensorSpec([], tf.int32)))
     if repeat:
         dataset = dataset.repeat()
-    dataset = dataset.ragged_batch(batch_size, drop_remainder=True)
+    dataset = dataset.ragged_batch(batch_size, drop_remainder=drop_remainder)
     dataset = dataset.map(preprocessor.mask_and_pack, num_parallel_calls=tf.data.AUTOTUNE,
                           deterministic=True)
     return dataset.prefetch(tf.data.AUTOTUNE)

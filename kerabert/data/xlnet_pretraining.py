@@ -13,14 +13,32 @@ Two stages, as in the reference:
    `target_mapping`, `target` and `target_mask`.
 
 `xlnet_pretraining_dataset` chains both.
+
+The reference's offline path, with its files: `create_tfrecords` writes stage
+1 to TFRecords in the layout of the reference's `preprocess_pretrain_data.py`
+(features `input`, `target`, `seg_id`, `label`, `is_masked`; one
+`record_info-*.json` per file and a `corpus_info.json`), and `read_tfrecords`
+finds them through their `record_info` files and applies stage 2 as its
+`data_utils.create_pretrain_dataset` parser does. Paths go through
+`tf.io.gfile` (local, `gs://`, ...).
 """
 
 import dataclasses
-import glob
+import json
+import os
+import posixpath
 import random
+import uuid
 
 import numpy as np
 import tensorflow as tf
+
+from kerabert.data.pipelines import without_auto_shard
+
+# The reference's `special_symbols` ids of <sep> and <cls> (XLNet's
+# SentencePiece models), the defaults of the TFRecord reader.
+SEP_ID = 4
+CLS_ID = 3
 
 # ASCII punctuation pieces also start a "word" for span masking.
 _PUNCTUATION = set('!"#$%&\'()*+,-./:;?@[\\]^_`{|}~')
@@ -34,6 +52,20 @@ class XLNetExample:
     segment_ids: np.ndarray  # reused part and A (+ its <sep>) 0, B (+ <sep>) 1, <cls> 2
     is_masked: np.ndarray  # bool, the positions to predict
     label: int  # 1 = B continues A, 0 = B is a random span (not used by the loss)
+    # The reference's `target` record feature: the next token of the stream at
+    # each position (its LM target; the reader shifts it back, so a predicted
+    # position's target is its own token), `<cls>` at the last two positions.
+    target: np.ndarray = None
+
+
+def _corpus_files(file_patterns):
+    """Glob patterns (str or list) -> the sorted matching files."""
+    if isinstance(file_patterns, (str, os.PathLike)):
+        file_patterns = [file_patterns]
+    files = sorted({f for p in file_patterns for f in tf.io.gfile.glob(os.fspath(p))})
+    if not files:
+        raise FileNotFoundError(f"No corpus files match {list(file_patterns)}.")
+    return files
 
 
 def read_corpus(file_patterns, tokenizer, use_eod=True):
@@ -41,17 +73,22 @@ def read_corpus(file_patterns, tokenizer, use_eod=True):
 
     `sent_ids` flips at every sentence, as the reference's, so sentence
     boundaries can be found in the stream; a blank line adds `<eod>` when
-    `use_eod` and the tokenizer has it.
+    `use_eod` and the tokenizer has it, with the id of the sentence it ends
+    (the reference's `_create_data`), so no A/B cut separates `<eod>` from
+    that sentence.
+    Every file ends a document.
     """
-    if isinstance(file_patterns, str):
-        file_patterns = [file_patterns]
-    files = sorted(f for p in file_patterns for f in glob.glob(p))
-    if not files:
-        raise FileNotFoundError(f"No corpus files match {list(file_patterns)}.")
-    eod = tokenizer.token_to_id("<eod>") if use_eod and "<eod>" in tokenizer.get_vocabulary() else None
+    return _read_files(_corpus_files(file_patterns), tokenizer, use_eod)
+
+
+def _read_files(files, tokenizer, use_eod):
+    """`read_corpus` of these files, in this order."""
+    eod = None
+    if use_eod and "<eod>" in tokenizer.get_vocabulary():
+        eod = tokenizer.token_to_id("<eod>")
     lines = []
     for path in files:
-        with open(path, encoding="utf-8") as f:
+        with tf.io.gfile.GFile(path, "r") as f:
             lines.extend(line.strip() for line in f)
         lines.append("")
     sentences = [line for line in lines if line]
@@ -65,8 +102,7 @@ def read_corpus(file_patterns, tokenizer, use_eod=True):
             flag = not flag
         elif eod is not None and ids and ids[-1] != eod:
             ids.append(eod)
-            sent_ids.append(flag)
-            flag = not flag
+            sent_ids.append(sent_ids[-1])
     return np.asarray(ids, np.int32), np.asarray(sent_ids, bool)
 
 
@@ -74,7 +110,12 @@ def _split_a_and_b(data, sent_ids, begin, total, rng):
     """A from `begin` up to a sentence boundary, then B: the true continuation
     (label 1) or, half the time or when there is no boundary, a random span
     widened to sentence boundaries (label 0); the longer is cut until
-    `len(A) + len(B) == total`. None when the row runs out."""
+    `len(A) + len(B) == total`. None when the row runs out.
+
+    Returns `(a, b, label, a_target, b_target)`: the targets are the
+    reference's `extend_target` ones, `a` shifted by one (the token after each
+    of A's) and `b` plus the token after it.
+    """
     length = len(data)
     if begin + total >= length:
         return None
@@ -106,9 +147,10 @@ def _split_a_and_b(data, sent_ids, begin, total, rng):
             a_end -= 1
         else:
             b_end -= 1
-    if (a_end - a_begin) + (b_end - b_begin) != total:
+    if (a_end - a_begin) + (b_end - b_begin) != total or max(a_end, b_end) >= length:
         return None
-    return data[a_begin:a_end], data[b_begin:b_end], label
+    return (data[a_begin:a_end], data[b_begin:b_end], label, data[a_begin + 1:a_end + 1],
+            data[b_begin:b_end + 1])
 
 
 def _sample_mask(pieces, rng, goal, max_gram=5, mask_alpha=6, mask_beta=1):
@@ -215,10 +257,12 @@ def create_examples(ids, sent_ids, tokenizer, seq_len, reuse_len, batch_size, nu
                                    py_rng)
             if split is None:
                 return examples
-            a, b, label = split
+            a, b, label, a_target, b_target = split
             reused = data[r, i:i + reuse_len]
             tail = np.concatenate([a, [sep], b, [sep], [cls]]).astype(np.int32)
             token_ids = np.concatenate([reused, tail]).astype(np.int32)
+            target = np.concatenate([data[r, i + 1:i + reuse_len + 1], a_target, b_target,
+                                     [cls, cls]]).astype(np.int32)
             reverse = bi_data and r % per_replica >= per_replica // 2
 
             def spans(part, goal):
@@ -232,7 +276,7 @@ def create_examples(ids, sent_ids, tokenizer, seq_len, reuse_len, batch_size, nu
             is_masked = np.concatenate([spans(reused, goal_0), spans(tail, goal_1)])
             segment_ids = np.array([0] * (reuse_len + len(a) + 1) + [1] * (len(b) + 1) + [2],
                                    np.int32)
-            step.append(XLNetExample(token_ids, segment_ids, is_masked, label))
+            step.append(XLNetExample(token_ids, segment_ids, is_masked, label, target))
         examples.extend(step)
         i += reuse_len
     return examples
@@ -270,10 +314,22 @@ def permute(example, seq_len, reuse_len, perm_size, num_predict, sep_id, cls_id)
 
     The reused part and the new part are permuted separately; the reused part
     cannot see the new part, the new part sees all of the reused part.
+
+    `example`: `token_ids`, `segment_ids`, `is_masked` (seq_len,), and
+    optionally `target`, the reference's record feature (next-token targets):
+    each part's targets are then that shifted back by one, as the reference's
+    `_local_perm` does, which at every predicted position is its own token;
+    without it, the tokens themselves.
     """
     token_ids = tf.cast(example["token_ids"], tf.int32)
     is_masked = tf.cast(example["is_masked"], tf.bool)
     new_len = seq_len - reuse_len
+    target_ids = token_ids
+    if "target" in example:
+        lm_target = tf.cast(example["target"], tf.int32)
+        target_ids = tf.concat([token_ids[:1], lm_target[:reuse_len - 1],
+                             token_ids[reuse_len:reuse_len + 1], lm_target[reuse_len:-1]],
+                            axis=0)
     mask_0, targets_0 = permutation_masks(token_ids[:reuse_len], is_masked[:reuse_len],
                                           random_order(reuse_len, perm_size), sep_id, cls_id)
     mask_1, targets_1 = permutation_masks(token_ids[reuse_len:], is_masked[reuse_len:],
@@ -287,7 +343,8 @@ def permute(example, seq_len, reuse_len, perm_size, num_predict, sep_id, cls_id)
     pad = num_predict - count
     target_mapping = tf.concat([tf.one_hot(positions, seq_len, dtype=tf.float32),
                                 tf.zeros([pad, seq_len])], axis=0)
-    target = tf.concat([tf.gather(token_ids, positions), tf.zeros([pad], tf.int32)], axis=0)
+    target = tf.concat([tf.gather(target_ids, positions), tf.zeros([pad], tf.int32)],
+                       axis=0)
     target_mask = tf.concat([tf.ones([count]), tf.zeros([pad])], axis=0)
     x = {"token_ids": tf.ensure_shape(token_ids, [seq_len]),
          "segment_ids": tf.ensure_shape(tf.cast(example["segment_ids"], tf.int32), [seq_len]),
@@ -296,6 +353,18 @@ def permute(example, seq_len, reuse_len, perm_size, num_predict, sep_id, cls_id)
     y = {"target": tf.ensure_shape(target, [num_predict]),
          "target_mask": tf.ensure_shape(target_mask, [num_predict])}
     return x, y
+
+
+def _check_permutation(seq_len, reuse_len, perm_size, num_predict):
+    """Checks the permutation settings; returns `perm_size` (default `reuse_len`)."""
+    perm_size = perm_size or reuse_len
+    new_len = seq_len - reuse_len
+    if reuse_len % perm_size or new_len % perm_size:
+        raise ValueError(f"perm_size ({perm_size}) must divide reuse_len ({reuse_len}) and "
+                         f"seq_len - reuse_len ({new_len}).")
+    if num_predict > seq_len:
+        raise ValueError(f"num_predict ({num_predict}) cannot exceed seq_len ({seq_len}).")
+    return perm_size
 
 
 def xlnet_pretraining_dataset(file_patterns, tokenizer, batch_size, seq_len=512, reuse_len=256,
@@ -310,13 +379,7 @@ def xlnet_pretraining_dataset(file_patterns, tokenizer, batch_size, seq_len=512,
     `seq_len - reuse_len`. `bi_data` / `num_replicas`: see `create_examples`
     (`batch_size` is the global batch).
     """
-    perm_size = perm_size or reuse_len
-    new_len = seq_len - reuse_len
-    if reuse_len % perm_size or new_len % perm_size:
-        raise ValueError(f"perm_size ({perm_size}) must divide reuse_len ({reuse_len}) and "
-                         f"seq_len - reuse_len ({new_len}).")
-    if num_predict > seq_len:
-        raise ValueError(f"num_predict ({num_predict}) cannot exceed seq_len ({seq_len}).")
+    perm_size = _check_permutation(seq_len, reuse_len, perm_size, num_predict)
     ids, sent_ids = read_corpus(file_patterns, tokenizer)
     examples = create_examples(ids, sent_ids, tokenizer, seq_len, reuse_len, batch_size,
                                num_predict, mask_alpha, mask_beta, seed, bi_data=bi_data,
@@ -336,3 +399,248 @@ def xlnet_pretraining_dataset(file_patterns, tokenizer, batch_size, seq_len=512,
                           tokenizer.sep_token_id, tokenizer.cls_token_id),
         num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+# --- the reference's TFRecords (preprocess_pretrain_data.py / data_utils.py) --------
+
+
+def format_filename(prefix, batch_size, seq_len, bi_data, suffix, mask_alpha=6, mask_beta=1,
+                    reuse_len=None, uncased=False, num_predict=None):
+    """The reference's `format_filename`: e.g. `train-0-0.bsz-8.seqlen-512.reuse-256.
+    uni.alpha-6.beta-1.fnp-85.tfrecords`. The settings are part of every
+    name, so the reader only finds files written with its settings."""
+    reuse = "" if reuse_len is None else f"reuse-{reuse_len}."
+    fnp = "" if num_predict is None else f"fnp-{num_predict}."
+    return (f"{prefix}.bsz-{batch_size}.seqlen-{seq_len}.{reuse}{'uncased.' if uncased else ''}"
+            f"{'bi' if bi_data else 'uni'}.alpha-{mask_alpha}.beta-{mask_beta}.{fnp}{suffix}")
+
+
+def record_spec(seq_len):
+    """The reference reader's `record_spec`: int64 features, `label` of one value."""
+    return {
+        "input": tf.io.FixedLenFeature([seq_len], tf.int64),
+        "target": tf.io.FixedLenFeature([seq_len], tf.int64),
+        "seg_id": tf.io.FixedLenFeature([seq_len], tf.int64),
+        "label": tf.io.FixedLenFeature([1], tf.int64),
+        "is_masked": tf.io.FixedLenFeature([seq_len], tf.int64),
+    }
+
+
+def example_to_record(example):
+    """`XLNetExample` -> `tf.train.Example` with the reference's five int64
+    features: `input`, `target`, `seg_id`, `is_masked` (seq_len,), `label` (1,)."""
+    def ints(values):
+        values = np.asarray(values).astype(np.int64).reshape(-1)
+        return tf.train.Feature(int64_list=tf.train.Int64List(value=values.tolist()))
+
+    return tf.train.Example(features=tf.train.Features(feature={
+        "input": ints(example.token_ids),
+        "is_masked": ints(example.is_masked),
+        "target": ints(example.target),
+        "seg_id": ints(example.segment_ids),
+        "label": ints([example.label]),
+    }))
+
+
+def _write_json(path, content):
+    """Writes JSON to a temporary name next to `path`, then renames it into place."""
+    temporary = f"{path}.tmp-{uuid.uuid4().hex}"
+    with tf.io.gfile.GFile(temporary, "w") as f:
+        json.dump(content, f)
+    tf.io.gfile.rename(temporary, path, overwrite=True)
+
+
+def _join(folder, name):
+    # URLs such as gs://bucket/dir use "/" on every OS.
+    return posixpath.join(folder, name) if "://" in folder else os.path.join(folder, name)
+
+
+def create_tfrecords(input_patterns, tokenizer, save_dir, batch_size, seq_len=512,
+                     reuse_len=256, num_predict=85, mask_alpha=6, mask_beta=1, bi_data=False,
+                     num_core_per_host=1, split="train", task=0, num_task=1, pass_id=0,
+                     use_eod=True, uncased=None, seed=None):
+    """Text files -> the reference's pretraining TFRecords (`preprocess_pretrain_data.py`).
+
+    Writes, as the reference's task `task` of `num_task`, pass `pass_id`:
+      - `save_dir/tfrecords/{split}-{task}-{pass_id}.bsz-....tfrecords`
+        (`format_filename`): the examples of `create_examples`, in batch order
+        (`batch_size` rows, one step of every row after the other), each with
+        the int64 features `input`, `target`, `seg_id`, `is_masked`
+        (seq_len,) and `label` (1,);
+      - `save_dir/tfrecords/record_info-{split}-{task}-{pass_id}.bsz-....json`:
+        `{"filenames": [that file's path], "num_batch": batches written}`;
+      - `save_dir/corpus_info.json` (task 0, pass 0): the settings, under the
+        reference's keys.
+    Each file appears complete or not at all (written under a temporary name,
+    then renamed); the record file is renamed before its `record_info`, which
+    is what readers look for.
+
+    Args:
+      input_patterns: text files (glob patterns), one sentence per line and a
+        blank line between documents; this task takes every `num_task`-th
+        file from `task` on, in an order shuffled with the seed (the
+        reference's shards).
+      tokenizer: an `XLNetTokenizer`.
+      batch_size: the per-host batch (`bsz_per_host`) the stream is cut into.
+      seq_len, reuse_len, num_predict, mask_alpha, mask_beta, bi_data: as
+        `create_examples`; `num_core_per_host` is its `num_replicas` (the
+        per-core layout of `bi_data` rows).
+      uncased: recorded in the names; default: the tokenizer's `lowercase`.
+      seed: default `100 * task + pass_id` (the reference's), so each pass
+        samples other random B segments and masks.
+    Returns:
+      the `record_info` dict written.
+    """
+    if num_predict is None:
+        raise ValueError("num_predict is required: XLNetPretrainer predicts a fixed number "
+                         "of positions per example (the reference's `fnp`).")
+    if not 0 <= task < num_task:
+        raise ValueError(f"task ({task}) must be in [0, num_task={num_task}).")
+    if batch_size % num_core_per_host:
+        raise ValueError(f"batch_size ({batch_size}) must be a multiple of num_core_per_host "
+                         f"({num_core_per_host}).")
+    seed = 100 * task + pass_id if seed is None else seed
+    uncased = bool(getattr(tokenizer, "lowercase", False)) if uncased is None else uncased
+    save_dir = os.fspath(save_dir)
+    record_dir = _join(save_dir, "tfrecords")
+    tf.io.gfile.makedirs(record_dir)
+    settings = dict(batch_size=batch_size, seq_len=seq_len, bi_data=bi_data,
+                    mask_alpha=mask_alpha, mask_beta=mask_beta, reuse_len=reuse_len,
+                    uncased=uncased, num_predict=num_predict)
+    if task == 0 and pass_id == 0:
+        _write_json(_join(save_dir, "corpus_info.json"), {
+            "vocab_size": tokenizer.vocabulary_size(), "bsz_per_host": batch_size,
+            "num_core_per_host": num_core_per_host, "seq_len": seq_len,
+            "reuse_len": reuse_len, "uncased": uncased, "bi_data": bi_data,
+            "mask_alpha": mask_alpha, "mask_beta": mask_beta, "num_predict": num_predict,
+            "use_eod": use_eod,
+            # kerabert tokenizes with the tokenizer object, not a model path.
+            "sp_path": "",
+            "input_glob": ",".join(os.fspath(p) for p in (
+                [input_patterns] if isinstance(input_patterns, (str, os.PathLike))
+                else input_patterns)),
+        })
+    files = _corpus_files(input_patterns)[task::num_task]
+    if not files:
+        raise ValueError(f"Task {task} of {num_task} has no input file: there are fewer "
+                         "files than tasks.")
+    files = [files[i] for i in np.random.default_rng(seed).permutation(len(files))]
+    ids, sent_ids = _read_files(files, tokenizer, use_eod)
+    examples = create_examples(ids, sent_ids, tokenizer, seq_len, reuse_len, batch_size,
+                               num_predict, mask_alpha, mask_beta, seed, bi_data=bi_data,
+                               num_replicas=num_core_per_host)
+
+    basename = f"{split}-{task}-{pass_id}"
+    path = _join(record_dir, format_filename(basename, suffix="tfrecords", **settings))
+    temporary = f"{path}.tmp-{uuid.uuid4().hex}"
+    try:
+        with tf.io.TFRecordWriter(temporary) as writer:
+            for example in examples:
+                writer.write(example_to_record(example).SerializeToString())
+        tf.io.gfile.rename(temporary, path, overwrite=True)
+    finally:
+        if tf.io.gfile.exists(temporary):
+            tf.io.gfile.remove(temporary)
+    record_info = {"filenames": [path], "num_batch": len(examples) // batch_size}
+    _write_json(_join(record_dir, format_filename(f"record_info-{basename}", suffix="json",
+                                                  **settings)), record_info)
+    return record_info
+
+
+def find_tfrecords(record_dirs, batch_size, seq_len, reuse_len, num_predict, mask_alpha=6,
+                   mask_beta=1, bi_data=False, uncased=False, split="train"):
+    """The reference's `record_info` lookup: `(filenames, num_batch)` of every
+    `record_info-{split}-*` file with these settings in `record_dirs`
+    (comma-separated str, or list), the file names taken relative to the
+    directory they were found in (as the reference does, so a moved folder
+    still reads)."""
+    if isinstance(record_dirs, (str, os.PathLike)):
+        record_dirs = os.fspath(record_dirs).split(",")
+    pattern = format_filename(f"record_info-{split}-*", batch_size, seq_len, bi_data, "json",
+                              mask_alpha, mask_beta, reuse_len, uncased, num_predict)
+    filenames, num_batch = [], 0
+    for folder in (os.fspath(d).strip() for d in record_dirs):
+        infos = sorted(tf.io.gfile.glob(_join(folder, pattern)))
+        if not infos:
+            present = sorted(posixpath.basename(p) for p in
+                             tf.io.gfile.glob(_join(folder, "record_info-*.json")))
+            raise FileNotFoundError(
+                f"No {pattern} in {folder}. The reader's settings are part of the file names; "
+                f"the record_info files there are: {present or 'none'}. Pass the batch_size, "
+                "seq_len, reuse_len, num_predict, mask_alpha, mask_beta, bi_data and uncased "
+                "the files were written with.")
+        for info_path in infos:
+            with tf.io.gfile.GFile(info_path, "r") as f:
+                info = json.load(f)
+            num_batch += info["num_batch"]
+            filenames += [_join(folder, posixpath.basename(name))
+                          for name in info["filenames"]]
+    return filenames, num_batch
+
+
+def read_tfrecords(record_dirs, batch_size, seq_len, reuse_len, num_predict, perm_size=None,
+                   mask_alpha=6, mask_beta=1, bi_data=False, uncased=False, split="train",
+                   input_context=None, shuffle_files=True, seed=None, repeat=True,
+                   sep_id=SEP_ID, cls_id=CLS_ID):
+    """The reference's pretraining TFRecords -> batched `(x, y)` for `XLNetPretrainer`.
+
+    As the reference's `data_utils.get_pretrain_input_data`: the files are
+    found through their `record_info` JSON (`find_tfrecords`), shuffled at
+    file level (never within a file: batch row r must continue row r), read
+    in record order and cached raw; every read draws a new factorisation order
+    (`permute`, the reference's `_local_perm` per part) and batches are full.
+
+    Args:
+      record_dirs: the `tfrecords` folder(s) `create_tfrecords` (or the
+        reference) wrote: comma-separated str or list.
+      batch_size: the per-host batch the files were written with
+        (`bsz_per_host`); batches hold that many rows, one step of every row,
+        so consecutive batches continue each row (what memory needs). Under
+        `input_context` each replica gets its share of it.
+      seq_len, reuse_len, num_predict, mask_alpha, mask_beta, bi_data,
+        uncased, split: the settings the files were written with (their names
+        say them); `perm_size` defaults to `reuse_len`.
+      input_context: a `tf.distribute.InputContext` (from
+        `distribute_datasets_from_function`): this pipeline reads its shard of
+        the files.
+      shuffle_files, seed: file-order shuffling.
+      repeat: loop forever (the reference always does).
+      sep_id, cls_id: `<sep>` / `<cls>` ids (XLNet's SentencePiece models'
+        by default), which are never targets.
+    Returns:
+      a dataset of `(x, y)`: x `token_ids`, `segment_ids` (B, seq_len) int32,
+      `perm_mask` (B, seq_len, seq_len) float32, `target_mapping` (B,
+      num_predict, seq_len) float32; y `target` (B, num_predict) int32,
+      `target_mask` (B, num_predict) float32. All shapes are static.
+    """
+    perm_size = _check_permutation(seq_len, reuse_len, perm_size, num_predict)
+    filenames, _ = find_tfrecords(record_dirs, batch_size, seq_len, reuse_len, num_predict,
+                                  mask_alpha, mask_beta, bi_data, uncased, split)
+    files = tf.data.Dataset.from_tensor_slices(filenames)
+    per_pipeline = batch_size
+    if input_context is not None:
+        pipelines = input_context.num_input_pipelines
+        if pipelines > len(filenames):
+            raise ValueError(f"{pipelines} input pipelines share {len(filenames)} files: each "
+                             "pipeline reads whole files, so write at least one per host "
+                             "(num_task).")
+        files = files.shard(pipelines, input_context.input_pipeline_id)
+        per_pipeline = input_context.get_per_replica_batch_size(batch_size * pipelines)
+    if shuffle_files and len(filenames) > 1:
+        files = files.shuffle(len(filenames), seed=seed)
+    # The reference caches the raw records, not the parsed ones: each read
+    # must draw a new permutation.
+    dataset = tf.data.TFRecordDataset(files).cache()
+
+    def parse(record):
+        features = tf.io.parse_single_example(record, record_spec(seq_len))
+        return permute({"token_ids": features["input"], "segment_ids": features["seg_id"],
+                        "is_masked": features["is_masked"], "target": features["target"]},
+                       seq_len, reuse_len, perm_size, num_predict, sep_id, cls_id)
+
+    dataset = dataset.map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if repeat:
+        dataset = dataset.repeat()
+    if input_context is not None:  # sharded by hand above
+        dataset = without_auto_shard(dataset)
+    return dataset.batch(per_pipeline, drop_remainder=True).prefetch(tf.data.AUTOTUNE)

@@ -32,18 +32,30 @@ class QuestionAnswerer(Task):
     def _uses_python_pipeline(self, x):
         return isinstance(x, (squad.SquadData, tf.data.Dataset))
 
-    def _to_dataset(self, x, y=None, sample_weight=None, batch_size=None, shuffle=False):
+    def _to_dataset(self, x, y=None, sample_weight=None, batch_size=None, shuffle=False,
+                    drop_remainder=False):
         if isinstance(x, squad.SquadData):
-            return self._squad_dataset(x, batch_size or 32, shuffle)
-        if y is not None or sample_weight is not None:
-            raise ValueError("Pass y inside the tf.data.Dataset.")
-        return x.prefetch(tf.data.AUTOTUNE)
+            return self._squad_dataset(x, batch_size or 32, shuffle, drop_remainder)
+        if isinstance(x, tf.data.Dataset):
+            if y is not None or sample_weight is not None:
+                raise ValueError("Pass y inside the tf.data.Dataset.")
+            return x.prefetch(tf.data.AUTOTUNE)
+        # Packed arrays: only `fit` / `predict(static_shapes=True)` come here.
+        return super()._to_dataset(x, y, sample_weight, batch_size, shuffle, drop_remainder)
+
+    def _num_rows(self, x):
+        # A SQuAD example makes as many windows as its context needs.
+        return None if isinstance(x, squad.SquadData) else super()._num_rows(x)
 
     # Examples featurized at a time when streaming a SQuAD file into training.
     stream_chunk_size = 2000
 
-    def _squad_dataset(self, data, batch_size, shuffle):
+    def _squad_dataset(self, data, batch_size, shuffle, drop_remainder=False):
         """SQuAD examples -> a batched dataset of (inputs, labels) windows.
+
+        Windows keep the preprocessor's full `sequence_length` (training never
+        trims them), so with `drop_remainder=True` every batch has one static
+        shape (what `fit(static_shapes=True)` asks for).
 
         Small sets are featurized at once. Larger ones stream: windows are built
         `stream_chunk_size` examples at a time inside a generator, so memory stays
@@ -84,7 +96,8 @@ class QuestionAnswerer(Task):
             buffer = 4 * self.stream_chunk_size
         if shuffle:
             dataset = dataset.shuffle(buffer, reshuffle_each_iteration=True)
-        return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+        return dataset.batch(batch_size, drop_remainder=drop_remainder).prefetch(
+            tf.data.AUTOTUNE)
 
     # --- inference -----------------------------------------------------------
 

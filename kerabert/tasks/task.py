@@ -22,6 +22,10 @@ from kerabert.optimizers.linear_warmup_decay import LinearWarmupDecay
 AUTOTUNE = tf.data.AUTOTUNE
 logger = logging.getLogger("kerabert")
 
+# Keras `compile` arguments that say how steps run, not what they compute: the
+# default recipe keeps them (and a `.keras` file remembers them with it).
+EXECUTION_OPTIONS = ("jit_compile", "steps_per_execution", "run_eagerly")
+
 
 def _is_packed(dataset):
     """Whether a dataset already yields model inputs (a dict with `token_ids`),
@@ -272,17 +276,22 @@ class TaskMixin:
         step: linear decay from `learning_rate` to 0 over that fit's steps,
         without a second warmup (the optimizer's moment estimates are already
         warm), and logs that it did. So every `fit` call trains.
+
+        Other keywords go to Keras' `compile`; `jit_compile=True` (XLA, as TPUs
+        need), `steps_per_execution` and `run_eagerly` keep the recipe, and a
+        `.keras` file restores them with it.
         """
         if weight_decay is None:
             weight_decay = self.recipe["weight_decay"]
         self._auto_schedule = None
         self._auto_compile_args = None
-        if optimizer == loss == metrics == "auto" and not kwargs:
-            # Remembered so a `.keras` file recompiles with the same recipe.
+        if optimizer == loss == metrics == "auto" and set(kwargs) <= set(EXECUTION_OPTIONS):
+            # Remembered so a `.keras` file recompiles with the same recipe
+            # (and runs the same way: `jit_compile=True` for a TPU run).
             self._auto_compile_args = dict(learning_rate=learning_rate, weight_decay=weight_decay,
                                            warmup_ratio=warmup_ratio,
                                            num_train_steps=num_train_steps,
-                                           layer_decay_rate=layer_decay_rate)
+                                           layer_decay_rate=layer_decay_rate, **kwargs)
         if optimizer == "auto":
             schedule = LinearWarmupDecay(learning_rate, num_train_steps, warmup_ratio)
             optimizer = AdamWeightDecay(
@@ -319,7 +328,13 @@ class TaskMixin:
             # Build the optimizer so a `.keras` file's optimizer state loads.
             self.optimizer.build(self.trainable_variables)
 
-    def _to_dataset(self, x, y=None, sample_weight=None, batch_size=None, shuffle=False):
+    def _to_dataset(self, x, y=None, sample_weight=None, batch_size=None, shuffle=False,
+                    drop_remainder=False):
+        """Raw text, packed arrays or a `tf.data.Dataset` -> the batched,
+        preprocessed dataset the model trains or predicts on. Arrays are
+        batched here (`batch_size`, default 32; `drop_remainder=True` leaves
+        out the last partial batch, so every batch has the same static shape);
+        a dataset keeps its own batching."""
         if isinstance(x, tf.data.Dataset):
             if y is not None or sample_weight is not None:
                 raise ValueError(
@@ -334,19 +349,68 @@ class TaskMixin:
             if shuffle:
                 dataset = dataset.shuffle(max(int(dataset.cardinality()), 1),
                                           reshuffle_each_iteration=True)
-            dataset = dataset.batch(batch_size or 32)
+            dataset = dataset.batch(batch_size or 32, drop_remainder=drop_remainder)
         if self.preprocessor is not None and not _is_packed(dataset):
             dataset = dataset.map(self.preprocessor, num_parallel_calls=AUTOTUNE)
         return dataset.prefetch(AUTOTUNE)
 
+    def _num_rows(self, x):
+        """How many rows the batches of `x` (not a dataset) hold: one per
+        example, or None when that is only known by reading them."""
+        column = x  # a list of texts, a pair of lists, or a dict of arrays
+        while isinstance(column, (tuple, dict)):
+            column = next(iter(column.values())) if isinstance(column, dict) else column[0]
+        return len(column)
+
+    def _padded_batches(self, x, batch_size):
+        """`x` as batches of exactly `batch_size` rows, and how many rows are real.
+
+        The rows (preprocessed: packed inputs, or a question answerer's
+        windows) are re-batched; the last batch is filled up with copies of the
+        first row, whose outputs the caller drops. Copies, not zeros: a real
+        row is a valid input (a row with no tokens would attend to nothing).
+        """
+        if _is_one_example(x):
+            x, _, _ = _batch_of_one(x, None, None)
+        rows = self._to_dataset(x, batch_size=batch_size).unbatch()
+        count = None if isinstance(x, tf.data.Dataset) else self._num_rows(x)
+        if count is None:
+            count = int(rows.reduce(np.int64(0), lambda n, _: n + 1))
+        if count == 0:
+            raise ValueError("predict(static_shapes=True) got no examples.")
+        rows = rows.concatenate(rows.take(1).repeat((-count) % batch_size))
+        batches = rows.batch(batch_size, drop_remainder=True)
+        # Re-batching loses the length, which Keras wants (else it warns that
+        # the data ran out).
+        batches = batches.apply(tf.data.experimental.assert_cardinality(
+            -(-count // batch_size)))
+        return batches.prefetch(AUTOTUNE), count
+
+    @staticmethod
+    def _require_static_shapes(dataset, method):
+        """Raises unless every tensor of every element has one known shape
+        (what XLA on TPUs compiles for), naming the ones that do not."""
+        specs = keras.tree.flatten_with_path(dataset.element_spec)
+        dynamic = {"/".join(map(str, path)) or "element": spec.shape
+                   for path, spec in specs if not spec.shape.is_fully_defined()}
+        if dynamic:
+            raise ValueError(
+                f"{method}(static_shapes=True) needs batches of one static shape, but the "
+                f"dataset's elements have unknown dimensions: {dynamic}. Batch the dataset "
+                "with drop_remainder=True and pad every sequence to a fixed length (or pass "
+                "raw text or arrays with batch_size=, which kerabert batches this way).")
+
     def _uses_python_pipeline(self, x):
         return self.preprocessor is not None or isinstance(x, tf.data.Dataset)
 
-    def _plan_schedule(self, dataset, epochs, steps_per_epoch, initial_epoch=0):
+    def _plan_schedule(self, dataset, epochs, steps_per_epoch, initial_epoch=0, callbacks=()):
         """Plans the default recipe's warmup/decay for this `fit` (see `compile`)."""
         schedule = getattr(self, "_auto_schedule", None)
         if schedule is None:
             return
+        if schedule.total_steps is not None and any(
+                getattr(c, "has_backup", lambda: False)() for c in callbacks or ()):
+            return  # resuming: BackupAndRestore puts back the plan it saved
         if steps_per_epoch is None:
             cardinality = int(dataset.cardinality())
             if cardinality < 0:
@@ -376,6 +440,15 @@ class TaskMixin:
             return
         schedule.start_step, schedule.total_steps, schedule.warmup_ratio = plan
         self.train_function = None  # retrace with the new plan
+
+    def _build_optimizer(self):
+        """Creates the optimizer's variables now, eagerly. Without a distribution
+        strategy Keras leaves this to the trace of the first train step, where
+        each variable costs several times more (BERT with 4 layers: 2.3 s there,
+        0.4 s here), which lengthens the first step of `fit`."""
+        if self.optimizer is not None and not self.optimizer.built and self.built:
+            with self.distribute_strategy.scope():
+                self.optimizer.build(self.trainable_variables)
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
         if iterator is not None and keras_compat.is_multi_worker(self):
@@ -411,7 +484,7 @@ class TaskMixin:
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, validation_data=None,
             sample_weight=None, shuffle=True, steps_per_epoch=None, *, features=None,
-            label="label", **kwargs):
+            label="label", static_shapes=False, **kwargs):
         """Keras' `fit` on raw text, packed dicts or `tf.data`.
 
         `features` (and `label`): for records with named columns (tfds-style
@@ -419,6 +492,15 @@ class TaskMixin:
         or a dict of columns), the text column or the pair of columns to read,
         e.g. `fit(ds, features=("sentence1", "sentence2"))`; validation data of
         the same shape is read the same way (see `select_features`).
+
+        `static_shapes=True` (for TPUs, or XLA without recompiling): every
+        training batch has the same fully static shape. Raw text and arrays
+        are batched with `drop_remainder=True` (the last `n % batch_size`
+        examples of an epoch are left out; with `shuffle` a different few each
+        epoch) and the preprocessor pads to its `sequence_length`; a
+        `tf.data.Dataset` must already be batched that way, else a
+        `ValueError` says which tensors have unknown dimensions. Validation
+        data is batched as usual.
         """
         if features is not None:
             x, y = select_features(x, y, features, label)
@@ -426,8 +508,11 @@ class TaskMixin:
                 validation_data = select_features(validation_data, None, features, label)
                 validation_data = (validation_data if validation_data[1] is not None
                                    else validation_data[0])
-        if self._uses_python_pipeline(x):
-            dataset = self._to_dataset(x, y, sample_weight, batch_size, shuffle=shuffle)
+        if static_shapes or self._uses_python_pipeline(x):
+            dataset = self._to_dataset(x, y, sample_weight, batch_size, shuffle=shuffle,
+                                       drop_remainder=static_shapes)
+            if static_shapes:
+                self._require_static_shapes(dataset, "fit")
             if isinstance(validation_data, tuple):
                 validation_data = self._to_dataset(
                     *keras.utils.unpack_x_y_sample_weight(validation_data),
@@ -438,7 +523,9 @@ class TaskMixin:
         else:
             n = len(keras.tree.flatten(x)[0])
             dataset = tf.data.Dataset.range(math.ceil(n / (batch_size or 32)))
-        self._plan_schedule(dataset, epochs, steps_per_epoch, kwargs.get("initial_epoch", 0))
+        self._plan_schedule(dataset, epochs, steps_per_epoch, kwargs.get("initial_epoch", 0),
+                            kwargs.get("callbacks"))
+        self._build_optimizer()
         with warnings.catch_warnings():
             for name in self.unused_weights:
                 warnings.filterwarnings("ignore", message=f".*{name}.*")
@@ -458,13 +545,73 @@ class TaskMixin:
         return super().evaluate(x=x, y=y, batch_size=batch_size,
                                 sample_weight=sample_weight, **kwargs)
 
-    def predict(self, x, batch_size=None, *, features=None, **kwargs):
+    def predict(self, x, batch_size=None, *, features=None, static_shapes=False, **kwargs):
+        """Keras' `predict` on raw text, packed dicts or `tf.data`.
+
+        `static_shapes=True` (for TPUs, or XLA without recompiling): the model
+        only sees batches of exactly `batch_size` rows (default 32; a finite
+        `tf.data.Dataset` is re-batched to it): the last batch is filled up
+        with copies of the first row and their outputs are dropped, so the
+        result has one row per input row, equal to an ordinary `predict`.
+        """
         if features is not None:
             x, _ = select_features(x, None, features)
+        if static_shapes:
+            dataset, count = self._padded_batches(x, batch_size or 32)
+            self._require_static_shapes(dataset, "predict")
+            outputs = super().predict(dataset, **kwargs)
+            return keras.tree.map_structure(lambda a: a[:count], outputs)
         if self._uses_python_pipeline(x):
+            packed = self._pack_in_memory(x)
+            rows = None if packed is None else len(next(iter(packed.values())))
+            if packed is not None and rows <= (batch_size or 32) and not kwargs.get("callbacks"):
+                # One batch: without Keras' per-call data adapter and iterator.
+                return self.predict_on_batch(packed)
+            if packed is not None:
+                return super().predict(packed, batch_size=batch_size, **kwargs)
             x = self._to_dataset(x, batch_size=batch_size)
             batch_size = None
         return super().predict(x, batch_size=batch_size, **kwargs)
+
+    # Rows tokenized per call of the traced preprocessor in `_pack_in_memory`.
+    _PACK_CHUNK = 4096
+
+    def _pack_in_memory(self, x):
+        """Raw texts held in Python (a string, a list, a pair of lists) ->
+        the packed model inputs as numpy arrays, or None for other inputs.
+
+        The preprocessor runs in one `tf.function` kept on the task, traced
+        once for all later calls. Building a `tf.data` pipeline instead costs
+        a new trace of the preprocessor on every `predict` (about a second,
+        whatever the model's size), which made `predict` on a few texts
+        hundreds of times slower than the model."""
+        if self.preprocessor is None or isinstance(x, (tf.data.Dataset, dict)):
+            return None
+        if _is_one_example(x):
+            x, _, _ = _batch_of_one(x, None, None)
+        columns = list(x) if isinstance(x, tuple) else [x]
+        if not all(isinstance(c, (list, np.ndarray)) and len(c) == len(columns[0])
+                   and all(isinstance(s, (str, bytes)) for s in c) for c in columns):
+            return None
+        function = getattr(self, "_traced_preprocessor", None)
+        if function is None or function[0] is not self.preprocessor:
+            function = (self.preprocessor,
+                        tf.function(self.preprocessor.__call__, reduce_retracing=True))
+            self._traced_preprocessor = function
+        rows, chunks = len(columns[0]), []
+        for start in range(0, rows, self._PACK_CHUNK):
+            part = [tf.constant(list(c[start:start + self._PACK_CHUNK]), tf.string)
+                    for c in columns]
+            out = function[1](tuple(part) if isinstance(x, tuple) else part[0])
+            if not isinstance(out, dict) or any(
+                    not isinstance(v, tf.Tensor) or v.shape[:1] != (len(part[0]),)
+                    for v in out.values()):
+                return None  # not plain packed inputs (e.g. a pretrainer's (x, y))
+            chunks.append({k: v.numpy() for k, v in out.items()})
+        if not chunks or any(c[k].shape[1:] != chunks[0][k].shape[1:]
+                             for c in chunks for k in c):
+            return None
+        return {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
 
     def get_config(self):
         return {

@@ -5,6 +5,7 @@ import glob
 import os
 import random
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -353,3 +354,124 @@ def test_entry_points_are_exported_from_kerabert_data():
     assert kerabert.data.bert_pretraining_dataset is bp.bert_pretraining_dataset
     assert kerabert.data.read_tfrecords is bp.read_tfrecords
     assert kerabert.data.xlnet_pretraining_dataset.__module__ == "kerabert.data.xlnet_pretraining"
+
+
+# --- masked-LM-only records, static shapes, tf.io.gfile paths --------------------
+
+
+def _mlm_only_reference_parse(path):
+    """Parses as Model Garden's pretraining dataloader with
+    `use_next_sentence_label=False`: the spec has no `next_sentence_labels`."""
+    spec = {
+        "input_ids": tf.io.FixedLenFeature([L], tf.int64),
+        "input_mask": tf.io.FixedLenFeature([L], tf.int64),
+        "segment_ids": tf.io.FixedLenFeature([L], tf.int64),
+        "masked_lm_positions": tf.io.FixedLenFeature([P], tf.int64),
+        "masked_lm_ids": tf.io.FixedLenFeature([P], tf.int64),
+        "masked_lm_weights": tf.io.FixedLenFeature([P], tf.float32),
+    }
+    return [tf.io.parse_single_example(r, spec) for r in tf.data.TFRecordDataset(path)]
+
+
+def test_mlm_only_tfrecords_round_trip(instances, tmp_path):
+    subset = instances[:24]
+    path = str(tmp_path / "mlm.tfrecord")
+    assert bp.write_tfrecords(subset, path, L, P, next_sentence=False) == [24]
+    for raw in tf.data.TFRecordDataset(path):
+        features = tf.train.Example.FromString(raw.numpy()).features.feature
+        assert set(features) == {"input_ids", "input_mask", "segment_ids", "masked_lm_positions",
+                                 "masked_lm_ids", "masked_lm_weights"}
+    for record, inst in zip(_mlm_only_reference_parse(path), subset):
+        n, k = len(inst.token_ids), len(inst.masked_positions)
+        np.testing.assert_array_equal(record["input_ids"], inst.token_ids + [0] * (L - n))
+        np.testing.assert_array_equal(record["masked_lm_positions"],
+                                      inst.masked_positions + [0] * (P - k))
+        np.testing.assert_array_equal(record["masked_lm_weights"], [1] * k + [0] * (P - k))
+    assert not bp.has_next_sentence_labels(path)
+
+    # Detected from the first record: y has no next_sentence_labels.
+    dataset = bp.read_tfrecords(path, 8, L, P, shuffle=False, repeat=False)
+    assert set(dataset.element_spec[1]) == {"masked_ids", "masked_weights"}
+    rows = [tuple(x["token_ids"][i].numpy()[x["padding_mask"][i].numpy() > 0])
+            for x, _ in dataset for i in range(8)]
+    assert rows == [tuple(inst.token_ids) for inst in subset]
+    with pytest.raises(tf.errors.InvalidArgumentError, match="next_sentence_labels"):
+        next(iter(bp.read_tfrecords(path, 8, L, P, use_next_sentence_label=True)))
+
+    # Records with labels read as masked-LM-only when asked, as Model Garden's option.
+    nsp = str(tmp_path / "nsp.tfrecord")
+    bp.write_tfrecords(subset, nsp, L, P)
+    assert bp.has_next_sentence_labels(nsp)
+    assert "next_sentence_labels" in bp.read_tfrecords(nsp, 8, L, P).element_spec[1]
+    assert "next_sentence_labels" not in bp.read_tfrecords(
+        nsp, 8, L, P, use_next_sentence_label=False).element_spec[1]
+
+
+def test_pretrainer_fits_on_mlm_only_records(corpus, tokenizer, tmp_path):
+    path = str(tmp_path / "mlm.tfrecord")
+    count = bp.create_pretraining_tfrecords(corpus, tokenizer, path, next_sentence=False,
+                                            max_seq_length=L, max_predictions_per_seq=P,
+                                            dupe_factor=1, seed=4)
+    assert count == len(_mlm_only_reference_parse(path))
+    dataset = bp.read_tfrecords(path, 4, L, P, shuffle=False)
+    x, y = next(iter(dataset))
+
+    keras.utils.set_random_seed(0)
+    backbone = kerabert.BertBackbone(vocabulary_size=tokenizer.vocabulary_size(), num_layers=1,
+                                     num_heads=2, hidden_dim=16, intermediate_dim=32,
+                                     max_sequence_length=L, dropout=0.0, attention_dropout=0.0)
+    pretrainer = kerabert.BertPretrainer(backbone)
+    # The masked-LM loss alone, by hand from the untrained model's outputs: the
+    # loss of the first step.
+    log_probs = pretrainer(x)["mlm_log_probs"].numpy()
+    weights = y["masked_weights"].numpy()
+    picked = np.take_along_axis(log_probs, y["masked_ids"].numpy()[..., None], -1)[..., 0]
+    expected = -(picked * weights).sum() / (weights.sum() + 1e-5)
+
+    history = pretrainer.fit(dataset, steps_per_epoch=1, verbose=0)
+    np.testing.assert_allclose(history.history["loss"], [expected], rtol=1e-5)
+    np.testing.assert_allclose(history.history["lm_example_loss"], [expected], rtol=1e-5)
+    assert history.history["next_sentence_loss"] == [0.0]  # never updated
+
+
+def test_training_datasets_have_static_shapes(instances, tokenizer, corpus, tmp_path):
+    path = str(tmp_path / "data.tfrecord")
+    bp.write_tfrecords(instances[:20], path, L, P)
+
+    def shapes(dataset):
+        x, y = dataset.element_spec
+        return {k: tuple(spec.shape) for k, spec in {**x, **y}.items()}
+
+    static = {"token_ids": (8, L), "segment_ids": (8, L), "padding_mask": (8, L),
+              "masked_positions": (8, P), "masked_ids": (8, P), "masked_weights": (8, P),
+              "next_sentence_labels": (8,)}
+    assert shapes(bp.read_tfrecords(path, 8, L, P)) == static
+    # Evaluating every record once keeps the last partial batch: not static.
+    last = bp.read_tfrecords(path, 8, L, P, shuffle=False, repeat=False, drop_remainder=False)
+    assert [len(x["token_ids"]) for x, _ in last] == [8, 8, 4]
+    assert all(shape[0] is None for shape in shapes(last).values())
+
+    preprocessor = kerabert.BertPretrainerPreprocessor(
+        tokenizer, sequence_length=L, max_predictions_per_seq=P)
+    dynamic = bp.bert_pretraining_dataset(corpus, preprocessor, batch_size=8, seed=0)
+    assert shapes(dynamic) == static
+    partial = bp.bert_pretraining_dataset(corpus, preprocessor, batch_size=8, seed=0,
+                                          repeat=False, drop_remainder=False)
+    assert all(shape[0] is None for shape in shapes(partial).values())
+    sizes = [len(x["token_ids"]) for x, _ in partial]
+    assert set(sizes[:-1]) == {8} and 0 < sizes[-1] <= 8
+
+
+def test_tfrecords_through_gfile_paths(tokenizer):
+    # ram:// is a TensorFlow filesystem that no Python `open` or `os` call
+    # reaches: the round trip works only if every access goes through tf.io.gfile.
+    with tf.io.gfile.GFile("ram://bert_corpus/part-0.txt", "w") as f:
+        f.write("\n".join(_botchan_lines()[:240:2]) + "\n\n" + "\n".join(_botchan_lines()[1:240:2]))
+    outputs = [f"ram://bert_out/{i}.tfrecord" for i in range(2)]
+    count = bp.create_pretraining_tfrecords("ram://bert_corpus/*.txt", tokenizer, outputs,
+                                            max_seq_length=L, max_predictions_per_seq=P,
+                                            dupe_factor=1, seed=1)
+    assert sorted(tf.io.gfile.listdir("ram://bert_out")) == ["0.tfrecord", "1.tfrecord"]
+    dataset = bp.read_tfrecords("ram://bert_out/*.tfrecord", 2, L, P, shuffle=False,
+                                repeat=False, drop_remainder=False)
+    assert sum(len(x["token_ids"]) for x, _ in dataset) == count > 10
