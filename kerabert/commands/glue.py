@@ -93,11 +93,13 @@ def _print_metrics(console, task, split, metrics):
 
 
 def _write_metrics(folder, metrics, task, split):
-    os.makedirs(folder, exist_ok=True)
+    import tensorflow as tf
+
+    from kerabert.presets import files
+
+    tf.io.gfile.makedirs(folder)
     path = os.path.join(folder, "metrics.json")
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump({"task": task, "split": split, **metrics}, f, indent=2)
-        f.write("\n")
+    files.write_json(path, {"task": task, "split": split, **metrics}, sort_keys=False)
     return path
 
 

@@ -127,13 +127,10 @@ def run(args):
 
 def _evaluate(args, console, Table):
     import kerabert
+    from kerabert.presets import files
 
-    with open(args.predictions, encoding="utf-8") as f:
-        predictions = json.load(f)
-    null_odds = None
-    if args.null_odds:
-        with open(args.null_odds, encoding="utf-8") as f:
-            null_odds = json.load(f)
+    predictions = files.read_json(args.predictions)
+    null_odds = files.read_json(args.null_odds) if args.null_odds else None
     result = kerabert.squad.evaluate(args.data_file, predictions, null_odds)
     table = Table("metric", "value")
     for key, value in result.items():

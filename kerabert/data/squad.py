@@ -10,6 +10,7 @@ import json
 import os
 
 from kerabert.metrics import squad_metrics
+from kerabert.presets import files
 
 
 class SquadFormatError(ValueError):
@@ -58,10 +59,10 @@ def load(path_or_json, version=None):
         data, source = path_or_json, "<dict>"
     else:
         source = os.fspath(path_or_json)
-        if not os.path.isfile(source):
+        if not files.exists(source) or files.isdir(source):
             raise FileNotFoundError(f"SQuAD file not found: {source}")
         try:
-            with open(source, encoding="utf-8") as f:
+            with files.open_file(source) as f:  # local, gs://, ram://
                 data = json.load(f)
         except json.JSONDecodeError as error:
             raise SquadFormatError(f"{source} is not valid JSON: {error}") from None
@@ -123,16 +124,20 @@ def evaluate(dataset, predictions, null_odds=None):
 
 def write_predictions(output_dir, predictions, nbest=None, null_odds=None):
     """Writes the reference's `predictions.json`, `nbest_predictions.json` and
-    (v2.0) `null_odds.json`, indented by 4 as the reference does."""
-    os.makedirs(output_dir, exist_ok=True)
-    files = {"predictions.json": predictions}
+    (v2.0) `null_odds.json`, indented by 4 as the reference does. Each is
+    written beside its name and renamed into place (`output_dir` may be
+    `gs://...`)."""
+    import tensorflow as tf
+
+    tf.io.gfile.makedirs(os.fspath(output_dir))
+    outputs = {"predictions.json": predictions}
     if nbest is not None:
-        files["nbest_predictions.json"] = nbest
+        outputs["nbest_predictions.json"] = nbest
     if null_odds is not None:
-        files["null_odds.json"] = null_odds
-    for name, content in files.items():
+        outputs["null_odds.json"] = null_odds
+    for name, content in outputs.items():
         tmp = os.path.join(output_dir, name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(content, f, indent=4, ensure_ascii=False)
-        os.replace(tmp, os.path.join(output_dir, name))
-    return [os.path.join(output_dir, n) for n in files]
+        with files.open_file(tmp, "w") as f:
+            f.write(json.dumps(content, indent=4, ensure_ascii=False))
+        files.replace(tmp, os.path.join(output_dir, name))
+    return [os.path.join(output_dir, n) for n in outputs]

@@ -1,17 +1,148 @@
-"""File helpers shared by every preset format: JSON, and folders written all
-at once."""
+"""File helpers shared by every preset format: JSON, folders written all at
+once, and paths on other filesystems.
 
+Paths with a scheme (`gs://`, `s3://`, `hdfs://`, TF's in-memory `ram://`) go
+through `tf.io.gfile`. A preset folder there is read by copying it to a local
+temporary folder first (Keras' weight files are HDF5, which h5py reads only
+from local files), and written locally, then uploaded (see `AtomicFolder`).
+"""
+
+import atexit
 import json
 import os
 import shutil
 import tempfile
+
+# The schemes `hub.resolve_preset` downloads itself; not filesystems.
+HUB_SCHEMES = ("hf://", "kaggle://")
+
+
+def is_remote(path):
+    """Whether `path` names a file on a `tf.io.gfile` filesystem other than the
+    local one (`gs://bucket/x`, `ram://x`)."""
+    text = os.fspath(path)
+    return "://" in text and not text.startswith(("file://",) + HUB_SCHEMES)
+
+
+def absolute(path):
+    """`os.path.abspath` for local paths; remote paths as they are."""
+    text = os.fspath(path)
+    return text if is_remote(text) else os.path.abspath(text)
+
+
+def _gfile():
+    import tensorflow as tf
+
+    return tf.io.gfile
+
+
+def open_file(path, mode="r"):
+    """`open(path, mode)` (UTF-8 text in text modes) for local paths,
+    `tf.io.gfile.GFile` for remote ones."""
+    if is_remote(path):
+        return _gfile().GFile(os.fspath(path), mode)
+    return open(path, mode, **({} if "b" in mode else {"encoding": "utf-8"}))
+
+
+def exists(path):
+    return _gfile().exists(os.fspath(path)) if is_remote(path) else os.path.exists(path)
+
+
+def isdir(path):
+    return _gfile().isdir(os.fspath(path)) if is_remote(path) else os.path.isdir(path)
+
+
+def replace(source, target):
+    """Renames `source` over `target`: atomic on a POSIX filesystem. On an
+    object store (gs://, s3://) a rename is a copy then a delete, so a reader
+    sees the old object or the whole new one, never part of one."""
+    if is_remote(target):
+        _gfile().rename(os.fspath(source), os.fspath(target), overwrite=True)
+    else:
+        os.replace(source, target)
+
+
+def _remote_files(folder):
+    """Paths relative to the remote `folder` of every file below it."""
+    gfile = _gfile()
+    found = []
+    for root, _, names in gfile.walk(folder):
+        relative = root[len(folder):].strip("/")
+        found += [f"{relative}/{n}" if relative else n for n in names]
+    return sorted(found)
+
+
+def _local_files(folder):
+    found = []
+    for root, _, names in os.walk(folder):
+        relative = os.path.relpath(root, folder)
+        found += [n if relative == "." else os.path.join(relative, n) for n in names]
+    return sorted(found)
+
+
+def download_folder(remote, local=None):
+    """Copies the remote folder to `local` (default: a new temporary folder,
+    removed when the process exits); returns the local folder."""
+    gfile = _gfile()
+    if not gfile.isdir(remote):
+        raise FileNotFoundError(f"{remote} is not a folder (or does not exist).")
+    if local is None:
+        local = tempfile.mkdtemp(prefix="kerabert-remote-")
+        atexit.register(shutil.rmtree, local, True)
+    for name in _remote_files(remote):
+        target = os.path.join(local, name)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        gfile.copy(f"{remote.rstrip('/')}/{name}", target, overwrite=True)
+    return local
+
+
+def upload_folder(local, remote, commit_file="config.json"):
+    """Makes the remote folder hold exactly the files of `local`.
+
+    An object store cannot rename a folder, so this cannot swap folders as
+    `AtomicFolder` does locally. Instead `commit_file` (the file by which
+    kerabert recognises a folder) is deleted first, every other file is
+    uploaded (each object appears whole), files the new folder does not have
+    are deleted, and `commit_file` is uploaded last. A reader during the upload
+    finds no `commit_file` and is told the folder is not a checkpoint, rather
+    than reading a mix of old and new files; a crash leaves it so until the
+    next save.
+    """
+    gfile = _gfile()
+    remote = remote.rstrip("/")
+    gfile.makedirs(remote)
+    marker = f"{remote}/{commit_file}"
+    if gfile.exists(marker):
+        gfile.remove(marker)
+    new = _local_files(local)
+    for name in new:
+        if name != commit_file:
+            target = f"{remote}/{name}"
+            parent = target.rsplit("/", 1)[0]
+            if not gfile.isdir(parent):
+                gfile.makedirs(parent)
+            _copy_over(os.path.join(local, name), target)
+    for name in _remote_files(remote):
+        if name not in new:
+            gfile.remove(f"{remote}/{name}")
+    if commit_file in new:
+        _copy_over(os.path.join(local, commit_file), marker)
+
+
+def _copy_over(source, target):
+    # Removed first: TF's ram:// filesystem appends to an existing file
+    # even with overwrite=True.
+    gfile = _gfile()
+    if gfile.exists(target):
+        gfile.remove(target)
+    gfile.copy(source, target)
 
 
 def read_json(path):
     """Parses a JSON file; a damaged one raises a `ValueError` that names the
     file and where the error is (line, column)."""
     try:
-        with open(path, encoding="utf-8") as f:
+        with open_file(path) as f:
             return json.load(f)
     except json.JSONDecodeError as error:
         raise ValueError(
@@ -24,9 +155,8 @@ def read_json(path):
 
 def write_json(path, data, sort_keys=True):
     """Writes `data` as indented UTF-8 JSON with a final newline."""
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2, sort_keys=sort_keys, ensure_ascii=False)
-        f.write("\n")
+    with open_file(path, "w") as f:
+        f.write(json.dumps(data, indent=2, sort_keys=sort_keys, ensure_ascii=False) + "\n")
 
 
 class AtomicFolder:
@@ -36,7 +166,9 @@ class AtomicFolder:
     When the block ends normally the temporary folder replaces `path` with
     renames (on a POSIX filesystem a reader sees the old folder or the new one,
     never a mix); when it raises, `path` is left as it was and nothing is left
-    behind.
+    behind. A remote `path` (`gs://...`) is written in a local temporary
+    folder and uploaded by `upload_folder`, whose docstring says what an
+    object store allows.
 
     Args:
       folder: the target.
@@ -47,11 +179,26 @@ class AtomicFolder:
     """
 
     def __init__(self, folder, carry_over=True, drop=None):
-        self.folder = os.path.abspath(os.fspath(folder))
+        self.folder = absolute(folder)
+        self.remote = is_remote(self.folder)
         self.carry_over = carry_over
         self.drop = drop
 
+    def _drop_carried(self):
+        for name in os.listdir(self.tmp):
+            if self.drop is not None and self.drop(name):
+                path = os.path.join(self.tmp, name)
+                shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+
     def __enter__(self):
+        if self.remote:
+            if _gfile().exists(self.folder) and not _gfile().isdir(self.folder):
+                raise FileExistsError(f"{self.folder} exists and is not a folder.")
+            self.tmp = tempfile.mkdtemp(prefix="kerabert-upload-")
+            if self.carry_over and _gfile().isdir(self.folder):
+                download_folder(self.folder, self.tmp)
+                self._drop_carried()
+            return self.tmp
         parent = os.path.dirname(self.folder)
         os.makedirs(parent, exist_ok=True)
         if os.path.exists(self.folder) and not os.path.isdir(self.folder):
@@ -59,15 +206,18 @@ class AtomicFolder:
         self.tmp = tempfile.mkdtemp(prefix="." + os.path.basename(self.folder) + ".", dir=parent)
         if self.carry_over and os.path.isdir(self.folder):
             shutil.copytree(self.folder, self.tmp, dirs_exist_ok=True)
-            for name in os.listdir(self.tmp):
-                if self.drop is not None and self.drop(name):
-                    path = os.path.join(self.tmp, name)
-                    shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+            self._drop_carried()
         return self.tmp
 
     def __exit__(self, exc_type, exc, tb):
         if exc_type is not None:
             shutil.rmtree(self.tmp, ignore_errors=True)
+            return False
+        if self.remote:
+            try:
+                upload_folder(self.tmp, self.folder)
+            finally:
+                shutil.rmtree(self.tmp, ignore_errors=True)
             return False
         old = None
         if os.path.isdir(self.folder):

@@ -2,7 +2,8 @@
 `push_to_hub`.
 
 `resolve_preset` accepts
-  - a local folder (a kerabert preset or a Hugging Face model folder);
+  - a local folder (a kerabert preset or a Hugging Face model folder), or one
+    on a `tf.io.gfile` filesystem (`gs://bucket/preset`), copied locally first;
   - `hf://owner/repo[@revision]`: downloaded with `huggingface_hub` into its cache;
   - `kaggle://owner/model/framework/variation[/version]`: a keras-hub preset on
     Kaggle Models, downloaded with `kagglehub` (see `kaggle.py`);
@@ -28,6 +29,7 @@ import os
 import re
 import tempfile
 
+from kerabert.presets import files
 from kerabert.presets import registry
 
 logger = logging.getLogger(__name__)
@@ -191,6 +193,8 @@ def resolve_preset(preset):
         return download(repo_id, revision, label=text)
     if text.startswith(kaggle.SCHEME):
         return kaggle.download(text)
+    if files.is_remote(text):  # gs://, s3://, ram://: copied to a local temporary folder
+        return files.download_folder(text)
     path = os.path.expanduser(text)
     if os.path.isdir(path):
         return path

@@ -15,7 +15,6 @@ the difference is in a warning. A model keras-hub should reproduce but does not
 (a kerabert bug) is refused too.
 """
 
-import os
 import warnings
 
 import keras
@@ -82,15 +81,8 @@ def export_to_keras_hub(model, folder, tokenizer=None, allow_numerical_change=Fa
     `tokenizer` defaults to a task's preprocessor's; without one the folder
     has no tokenizer (a backbone preset).
     """
-    family = registry.family_of(model)
-    if family is None or not hasattr(family.checkpoints, "keras_hub_model"):
-        raise NotImplementedError(
-            f"Exporting a {type(model).__name__} to keras-hub is not supported.")
-    module = family.checkpoints
-    backbone = getattr(model, "backbone", model)
-    task = None if model is backbone else model
-    if tokenizer is None and task is not None and task.preprocessor is not None:
-        tokenizer = task.preprocessor.tokenizer
+    module, backbone, task, tokenizer = registry.export_parts(model, tokenizer, "keras-hub",
+                                                              needs="keras_hub_model")
     hub_model, hub_tokenizer, differences, left_out = module.keras_hub_model(
         backbone, task, tokenizer)
     source = type(model).__name__
@@ -121,4 +113,4 @@ def export_to_keras_hub(model, folder, tokenizer=None, allow_numerical_change=Fa
         hub_model.save_to_preset(tmp)
         if task is None and hub_tokenizer is not None:  # a task saves its preprocessor's
             hub_tokenizer.save_to_preset(tmp)
-    return os.path.abspath(os.fspath(folder))
+    return files.absolute(folder)

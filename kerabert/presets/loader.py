@@ -13,11 +13,13 @@ The model families register themselves (`kerabert.checkpoints`); the
 `from_preset` methods import them before calling in here.
 """
 
+import contextlib
 import difflib
 import inspect
 import os
 import warnings
 
+from kerabert.presets import files
 from kerabert.presets import hub
 from kerabert.presets.errors import caller_stacklevel
 from kerabert.presets.formats.huggingface_checkpoint import HuggingFaceCheckpoint
@@ -44,8 +46,6 @@ def open_source(folder):
     config = os.path.join(folder, "config.json")
     if os.path.isfile(config):
         # A damaged config.json is reported as such, not as an unknown format.
-        from kerabert.presets import files
-
         files.read_json(config)
     for fmt in FORMATS:
         if fmt.detect(folder):
@@ -122,8 +122,21 @@ class PresetLoader:
 
     def __init__(self, preset):
         self.folder = resolve(preset)
-        self.source = open_source(self.folder)
+        text = os.fspath(preset)
+        self.remote = text if files.is_remote(text) else None
+        with self.naming_the_remote_folder():
+            self.source = open_source(self.folder)
         self.readers = []
+
+    @contextlib.contextmanager
+    def naming_the_remote_folder(self):
+        """Errors about a remote preset name it, not its local temporary copy."""
+        try:
+            yield
+        except (ValueError, OSError) as error:
+            if self.remote is None or self.folder not in str(error):
+                raise
+            raise type(error)(str(error).replace(self.folder, self.remote)) from None
 
     @property
     def is_native(self):
@@ -246,17 +259,23 @@ class PresetLoader:
 
 # --- the entry points of the `from_preset` methods ------------------------------------
 
+def _load(what, cls, preset, kwargs):
+    loader = PresetLoader(preset)
+    with loader.naming_the_remote_folder():
+        return getattr(loader, what)(cls, **kwargs)
+
+
 def load_backbone(cls, preset, **kwargs):
-    return PresetLoader(preset).load_backbone(cls, **kwargs)
+    return _load("load_backbone", cls, preset, kwargs)
 
 
 def load_tokenizer(cls, preset, **kwargs):
-    return PresetLoader(preset).load_tokenizer(cls, **kwargs)
+    return _load("load_tokenizer", cls, preset, kwargs)
 
 
 def load_preprocessor(cls, preset, **kwargs):
-    return PresetLoader(preset).load_preprocessor(cls, **kwargs)
+    return _load("load_preprocessor", cls, preset, kwargs)
 
 
 def load_task(cls, preset, **kwargs):
-    return PresetLoader(preset).load_task(cls, **kwargs)
+    return _load("load_task", cls, preset, kwargs)

@@ -111,6 +111,22 @@ def family_of(model_or_class):
     return None
 
 
+def export_parts(model, tokenizer, target, needs=None):
+    """What an export of `model` (a backbone or a task) works from:
+    `(family module, backbone, task or None, tokenizer)`; the tokenizer
+    defaults to a task's preprocessor's. `needs`: a function the family
+    module must have for the `target` format ("keras-hub")."""
+    family = family_of(model)
+    if family is None or (needs and not hasattr(family.checkpoints, needs)):
+        raise NotImplementedError(
+            f"Exporting a {type(model).__name__} to {target} is not supported.")
+    backbone = getattr(model, "backbone", model)
+    task = None if model is backbone else model
+    if tokenizer is None and task is not None and task.preprocessor is not None:
+        tokenizer = task.preprocessor.tokenizer
+    return family.checkpoints, backbone, task, tokenizer
+
+
 def family_for_model_type(model_type):
     """The family that reads Hugging Face configs of `model_type`, or None."""
     return next((f for f in _FAMILIES.values() if model_type in f.hf_model_types), None)

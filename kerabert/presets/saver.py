@@ -27,7 +27,7 @@ class PresetWriter:
 
     def __init__(self, preset_dir, carry_over=True):
         """`carry_over=False` replaces an existing preset instead of adding to it."""
-        self.preset_dir = os.path.abspath(os.fspath(preset_dir))
+        self.preset_dir = files.absolute(preset_dir)
         self._folder = files.AtomicFolder(self.preset_dir, carry_over=carry_over)
         self.classes = {}
         self.parameter_count = None

@@ -16,15 +16,7 @@ FORMAT = "huggingface"
 def export_to_transformers(model, folder, tokenizer=None):
     """Writes `model` (a backbone or a task) and `tokenizer` (default: a task's
     preprocessor's) as a transformers folder; returns its absolute path."""
-    family = registry.family_of(model)
-    if family is None:
-        raise NotImplementedError(
-            f"Exporting a {type(model).__name__} to transformers is not supported.")
-    module = family.checkpoints
-    backbone = getattr(model, "backbone", model)
-    task = None if model is backbone else model
-    if tokenizer is None and task is not None and task.preprocessor is not None:
-        tokenizer = task.preprocessor.tokenizer
+    module, backbone, task, tokenizer = registry.export_parts(model, tokenizer, "transformers")
     module.check_export_tokenizer(tokenizer, backbone)
     config = module.transformers_config(backbone, tokenizer)
     tensors, prefix = {}, ""

@@ -148,4 +148,4 @@ def write_folder(folder, config, tensors, write_tokenizer_files):
         safetensors_io.save_file(tensors, os.path.join(tmp, SAFETENSORS_FILE),
                                  metadata={"format": "pt"})
         write_tokenizer_files(tmp)
-    return os.path.abspath(os.fspath(folder))
+    return files.absolute(folder)
