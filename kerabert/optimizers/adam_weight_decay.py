@@ -3,6 +3,7 @@
 import re
 
 import keras
+import tensorflow as tf
 
 from kerabert.optimizers.replica_safe_clipping import ClipAfterAllReduce
 
@@ -29,6 +30,14 @@ class AdamWeightDecay(ClipAfterAllReduce, keras.optimizers.AdamW):
 
     Global-norm clipping applies to the gradient summed over replicas (see
     `ClipAfterAllReduce`), as the reference clips the global gradient.
+
+    On TensorFlow each variable's update is one fused `ResourceApplyAdam` op
+    (Keras' Adam arithmetic, bias correction included), and the learning
+    rate, its bias correction and the decay factor are computed once per step
+    rather than once per variable. Keras builds about 50 ops per variable for
+    the same step; for BERT-base that was two thirds of the train step's graph
+    (10,453 of 16,386 ops), which every `fit` traces and optimizes before its
+    first step, and ten passes over the weights' memory per step.
 
     Args:
       exclude_from_weight_decay: regex patterns searched in variable paths.
@@ -74,6 +83,72 @@ class AdamWeightDecay(ClipAfterAllReduce, keras.optimizers.AdamW):
             learning_rate = learning_rate * scale
         return super().update_step(gradient, variable, learning_rate)
 
+    # --- the TensorFlow update, fused (see the class docstring) ------------------
+
+    def _fused(self):
+        return keras.backend.backend() == "tensorflow" and not self.amsgrad
+
+    def _apply_weight_decay(self, variables):
+        if not self._fused() or self.weight_decay is None:
+            return super()._apply_weight_decay(variables)
+        decayed = [v for v in variables if self._use_weight_decay(v)]
+        if not decayed:
+            return None
+        factors = _PerDevice()
+
+        def decay(variable):
+            factor = factors.get("lr * wd", variable,
+                                 lambda: self.learning_rate * self.weight_decay)
+            variable.assign_sub(variable * factor)
+
+        def apply(distribution, variables):
+            for variable in variables:
+                variable = getattr(variable, "value", variable)  # the tf.Variable
+                distribution.extended.update(variable, decay, group=False)
+
+        tf.__internal__.distribute.interim.maybe_merge_call(
+            apply, self._distribution_strategy, decayed)
+        return None
+
+    def _distributed_tf_update_step(self, distribution, grads_and_vars, learning_rate):
+        if not self._fused():
+            return super()._distributed_tf_update_step(distribution, grads_and_vars,
+                                                       learning_rate)
+        # Runs in cross-replica context: `learning_rate` (computed by each
+        # replica) arrives as a per-replica value, which `extended.update`
+        # unwraps for each copy of a variable. So every scalar is made inside
+        # `update`, once per (device, dtype): one set for a single device.
+        scalars = _PerDevice()
+        step = lambda: tf.cast(self.iterations + 1, "float32")  # noqa: E731
+
+        def update(variable, gradient, m, v, lr, scale):
+            def get(name, make):
+                return scalars.get(name, variable, make)
+
+            if isinstance(gradient, tf.IndexedSlices):  # as Keras' Adam, densified
+                gradient = tf.convert_to_tensor(gradient)
+            return tf.raw_ops.ResourceApplyAdam(
+                var=variable.handle, m=m.handle, v=v.handle,
+                beta1_power=get("beta_1 ** t", lambda: tf.pow(
+                    tf.cast(self.beta_1, "float32"), step())),
+                beta2_power=get("beta_2 ** t", lambda: tf.pow(
+                    tf.cast(self.beta_2, "float32"), step())),
+                lr=get(("lr", scale), lambda: lr if scale == 1.0 else lr * scale),
+                beta1=get("beta_1", lambda: self.beta_1),
+                beta2=get("beta_2", lambda: self.beta_2),
+                epsilon=get("epsilon", lambda: self.epsilon),
+                grad=tf.cast(gradient, variable.dtype), use_locking=False)
+
+        for gradient, variable in grads_and_vars:
+            index = self._get_variable_index(variable)
+            m = self._momentums[index].value
+            v = self._velocities[index].value
+            scale = self._layer_scales.get(self._var_key(variable), 1.0)
+            distribution.extended.update(variable, update,
+                                         args=(gradient, m, v, learning_rate),
+                                         kwargs={"scale": scale}, group=False)
+        return None
+
     def _use_weight_decay(self, variable):
         path = getattr(variable, "path", variable.name)
         if any(re.search(p, path) for p in self.exclude_patterns):
@@ -86,3 +161,18 @@ class AdamWeightDecay(ClipAfterAllReduce, keras.optimizers.AdamW):
                        "layer_decay_rate": self.layer_decay_rate,
                        "num_layers": self.num_layers, "layer_pattern": self.layer_pattern})
         return config
+
+
+class _PerDevice:
+    """A step's shared scalars, each made once per (device, dtype) of the
+    variables it serves and cast to that dtype: with one device, one op per
+    scalar instead of one per variable."""
+
+    def __init__(self):
+        self.values = {}
+
+    def get(self, name, variable, make):
+        key = (name, variable.device, variable.dtype)
+        if key not in self.values:
+            self.values[key] = tf.cast(make(), variable.dtype)
+        return self.values[key]
