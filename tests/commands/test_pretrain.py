@@ -19,7 +19,9 @@ def _write(path, config):
     return str(path)
 
 
-def test_bert_pretraining_with_backup(tmp_path, capsys):
+def bert_config(tmp_path, **training):
+    """A tiny BERT pretraining config on the Botchan text, written to
+    `tmp_path / "config.json"`; `training` adds or overrides its training keys."""
     vocab = tmp_path / "vocab.txt"
     vocab.write_text("\n".join(bert_pretraining.frequency_vocabulary(BOTCHAN, 200)) + "\n")
     config = {
@@ -29,10 +31,15 @@ def test_bert_pretraining_with_backup(tmp_path, capsys):
         "tokenizer": {"vocabulary": str(vocab), "lowercase": True},
         "data": {"files": [BOTCHAN], "sequence_length": 32, "max_predictions_per_seq": 5},
         "training": {"batch_size": 8, "steps_per_epoch": 5, "epochs": 2, "learning_rate": 1e-3,
-                     "optimizer": "lamb", "backup_dir": str(tmp_path / "backup")},
+                     **training},
         "output_dir": str(tmp_path / "out"),
     }
-    assert cli.main(["pretrain", "--config", _write(tmp_path / "c.json", config)]) == 0
+    return _write(tmp_path / "config.json", config)
+
+
+def test_bert_pretraining_with_backup(tmp_path, capsys):
+    config = bert_config(tmp_path, optimizer="lamb", backup_dir=str(tmp_path / "backup"))
+    assert cli.main(["pretrain", "--config", config]) == 0
     out = capsys.readouterr().out
     assert "masked_lm_accuracy" in out and "lm_example_loss" in out
     pretrainer = kerabert.BertPretrainer.from_preset(str(tmp_path / "out"))

@@ -1,37 +1,21 @@
 """`kerabert pretrain` with `training.log_dir`: TensorBoard event files with the
 loss, each metric, the learning rate and the throughput, read back."""
 
-import json
-import os
 
 import numpy as np
 import pytest
 
 from kerabert import cli
 from kerabert.commands import pretrain
-from kerabert.data import bert_pretraining
 from tests.callbacks.test_tensorboard_scalars import read_scalars
+from tests.commands.test_pretrain import bert_config
 
-BOTCHAN = os.path.join(os.path.dirname(__file__), "..", "fixtures", "botchan.txt")
 STEPS, EPOCHS, PEAK = 3, 2, 1e-3
 
 
 def _config(tmp_path, **training):
-    vocab = tmp_path / "vocab.txt"
-    vocab.write_text("\n".join(bert_pretraining.frequency_vocabulary(BOTCHAN, 200)) + "\n")
-    config = {
-        "model": "bert",
-        "backbone": {"num_layers": 1, "num_heads": 2, "hidden_dim": 16, "intermediate_dim": 32,
-                     "max_sequence_length": 64},
-        "tokenizer": {"vocabulary": str(vocab), "lowercase": True},
-        "data": {"files": [BOTCHAN], "sequence_length": 32, "max_predictions_per_seq": 5},
-        "training": {"batch_size": 8, "steps_per_epoch": STEPS, "epochs": EPOCHS,
-                     "learning_rate": PEAK, "warmup_ratio": 0.0, **training},
-        "output_dir": str(tmp_path / "out"),
-    }
-    path = tmp_path / "config.json"
-    path.write_text(json.dumps(config))
-    return str(path)
+    return bert_config(tmp_path, steps_per_epoch=STEPS, epochs=EPOCHS, learning_rate=PEAK,
+                       warmup_ratio=0.0, **training)
 
 
 def test_tensorboard_logs_match_the_history(tmp_path):

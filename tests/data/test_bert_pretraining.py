@@ -201,8 +201,10 @@ def test_dupe_factor_copies_differ_in_masks(tokenizer):
         assert len(masks) > 1
 
 
-def _reference_parse(path):
-    """Parses like the reference `input_pipeline` / `pretrain_dataloader`."""
+def _reference_parse(path, next_sentence=True):
+    """Parses like the reference `input_pipeline` / `pretrain_dataloader`; with
+    `next_sentence=False` as Model Garden's dataloader with
+    `use_next_sentence_label=False`, whose spec has no `next_sentence_labels`."""
     spec = {
         "input_ids": tf.io.FixedLenFeature([L], tf.int64),
         "input_mask": tf.io.FixedLenFeature([L], tf.int64),
@@ -210,8 +212,9 @@ def _reference_parse(path):
         "masked_lm_positions": tf.io.FixedLenFeature([P], tf.int64),
         "masked_lm_ids": tf.io.FixedLenFeature([P], tf.int64),
         "masked_lm_weights": tf.io.FixedLenFeature([P], tf.float32),
-        "next_sentence_labels": tf.io.FixedLenFeature([1], tf.int64),
     }
+    if next_sentence:
+        spec["next_sentence_labels"] = tf.io.FixedLenFeature([1], tf.int64)
     return [tf.io.parse_single_example(r, spec) for r in tf.data.TFRecordDataset(path)]
 
 
@@ -359,20 +362,6 @@ def test_entry_points_are_exported_from_kerabert_data():
 # --- masked-LM-only records, static shapes, tf.io.gfile paths --------------------
 
 
-def _mlm_only_reference_parse(path):
-    """Parses as Model Garden's pretraining dataloader with
-    `use_next_sentence_label=False`: the spec has no `next_sentence_labels`."""
-    spec = {
-        "input_ids": tf.io.FixedLenFeature([L], tf.int64),
-        "input_mask": tf.io.FixedLenFeature([L], tf.int64),
-        "segment_ids": tf.io.FixedLenFeature([L], tf.int64),
-        "masked_lm_positions": tf.io.FixedLenFeature([P], tf.int64),
-        "masked_lm_ids": tf.io.FixedLenFeature([P], tf.int64),
-        "masked_lm_weights": tf.io.FixedLenFeature([P], tf.float32),
-    }
-    return [tf.io.parse_single_example(r, spec) for r in tf.data.TFRecordDataset(path)]
-
-
 def test_mlm_only_tfrecords_round_trip(instances, tmp_path):
     subset = instances[:24]
     path = str(tmp_path / "mlm.tfrecord")
@@ -381,7 +370,7 @@ def test_mlm_only_tfrecords_round_trip(instances, tmp_path):
         features = tf.train.Example.FromString(raw.numpy()).features.feature
         assert set(features) == {"input_ids", "input_mask", "segment_ids", "masked_lm_positions",
                                  "masked_lm_ids", "masked_lm_weights"}
-    for record, inst in zip(_mlm_only_reference_parse(path), subset):
+    for record, inst in zip(_reference_parse(path, next_sentence=False), subset):
         n, k = len(inst.token_ids), len(inst.masked_positions)
         np.testing.assert_array_equal(record["input_ids"], inst.token_ids + [0] * (L - n))
         np.testing.assert_array_equal(record["masked_lm_positions"],
@@ -412,7 +401,7 @@ def test_pretrainer_fits_on_mlm_only_records(corpus, tokenizer, tmp_path):
     count = bp.create_pretraining_tfrecords(corpus, tokenizer, path, next_sentence=False,
                                             max_seq_length=L, max_predictions_per_seq=P,
                                             dupe_factor=1, seed=4)
-    assert count == len(_mlm_only_reference_parse(path))
+    assert count == len(_reference_parse(path, next_sentence=False))
     dataset = bp.read_tfrecords(path, 4, L, P, shuffle=False)
     x, y = next(iter(dataset))
 
