@@ -28,9 +28,13 @@ class BertQuestionAnswererPreprocessor(QuestionAnswererPreprocessor):
         super().__init__(tokenizer, sequence_length=sequence_length, **kwargs)
 
     def word_ids(self, token_ids, token_starts, contexts):
-        # A word is a token plus the "##" continuations after it.
-        continuation = np.array([t.startswith(self.tokenizer.suffix_indicator)
-                                 for t in self.tokenizer.get_vocabulary()])
+        # A word is a token plus the "##" continuations after it. Which ids
+        # continue a word is read from the vocabulary once (30k strings).
+        continuation = getattr(self, "_continuation", None)
+        if continuation is None:
+            continuation = self._continuation = np.array(
+                [t.startswith(self.tokenizer.suffix_indicator)
+                 for t in self.tokenizer.get_vocabulary()])
         word_ids = []
         for ids in token_ids:
             ids = np.asarray(ids, dtype=np.int32)

@@ -48,9 +48,11 @@ class QAFeatures:
     end_positions: np.ndarray = None
     is_impossible: np.ndarray = None
 
-    def trimmed(self, multiple=32):
-        """The same windows without padding columns beyond the longest window
-        (rounded up to `multiple`, so a model sees few distinct shapes)."""
+    def trimmed(self, multiple=8):
+        """The same windows without padding columns beyond the longest window,
+        rounded up to `multiple`. Keras' predict function relaxes its input
+        shapes after a second length, so fine rounding costs no retracing, and
+        a one-question `answer()` computes little more than its own tokens."""
         longest = int(self.inputs["padding_mask"].sum(axis=1).max()) if len(self.example_index) else 0
         width = min(self.inputs["token_ids"].shape[1], -(-max(longest, 1) // multiple) * multiple)
         # Per-window inputs such as XLNet's `cls_index` (N,) are kept whole.
