@@ -5,6 +5,7 @@ task's own `predict` (itself tested against transformers)."""
 import collections
 import warnings
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -126,10 +127,15 @@ def test_other_activations_are_rejected(hf_models, tmp_path):
         warnings.simplefilter("ignore")
         base = kerabert.BertClassifier.from_preset(hf_models["bert_classifier"],
                                                    sequence_length=SEQUENCE_LENGTH)
-    task = kerabert.BertClassifier(base.backbone, num_classes=NUM_CLASSES,
-                                   preprocessor=base.preprocessor, activation="sigmoid")
+    # The constructor refuses an activation the head cannot serve...
+    with pytest.raises(ValueError, match="activation must be None .* got 'sigmoid'"):
+        kerabert.BertClassifier(base.backbone, num_classes=NUM_CLASSES,
+                                preprocessor=base.preprocessor, activation="sigmoid")
+    # ...and the export reads the activation the layer really applies, so a head
+    # changed after construction is refused too, not exported as softmax.
+    base.output_dense.activation = keras.activations.get("sigmoid")
     with pytest.raises(ValueError, match="activation='sigmoid'.*activation=None"):
-        export_task(task, str(tmp_path / "sigmoid"))
+        export_task(base, str(tmp_path / "sigmoid"))
 
 
 def test_question_answering_options_are_rejected_for_a_classifier(served, tmp_path):
