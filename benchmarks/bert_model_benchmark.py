@@ -449,16 +449,11 @@ def main(argv=None):
     # TF's thread pool is left at its default. Exits here for --device gpu without one.
     cfg = common.setup(args, args.torch_threads, tf_threads=False,
                        omp_wait_policy=args.omp_wait_policy, detailed=True)
-    compute = common.COMPUTE_DTYPES[args.dtype]
     print("== Setup ==")
     print(f"device: {common.device_description(args.device)}")
     print(f"model: {args.layers} layers, hidden {args.hidden}, {args.heads} heads, "
           f"intermediate {args.intermediate}, vocab {args.vocab}, gelu (erf)")
-    print(f"dtype: {args.dtype}" + ("" if args.dtype == "float32" else
-          f" (Keras policy: {compute} compute, float32 variables; HF: torch.autocast("
-          f"{common.torch_device(args.device)}, {compute})"
-          + (", plus a pure-bf16 HF forward row" if args.dtype == "mixed_bfloat16" else "")
-          + (", GradScaler" if args.dtype == "mixed_float16" else "") + ")"))
+    print(f"dtype: {common.dtype_description(args.dtype, args.device)}")
     print(f"batch {args.batch_size} x seq len {args.seq_len}; {args.warmup} warm-up + "
           f"{args.steps} timed round-robin rounds per competitor; competitors: {', '.join(only)}; "
           f"modes: {', '.join(modes)}; Keras XLA settings: "

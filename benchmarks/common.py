@@ -485,6 +485,17 @@ def torch_device(device):
     return "cuda" if device == "gpu" else "cpu"
 
 
+def dtype_description(dtype, device):
+    """How each framework runs under the --dtype policy, for the header."""
+    if dtype == "float32":
+        return dtype
+    compute = COMPUTE_DTYPES[dtype]
+    return (f"{dtype} (Keras policy: {compute} compute, float32 variables; HF: torch.autocast("
+            f"{torch_device(device)}, {compute})"
+            + (", plus a pure-bf16 HF forward row" if dtype == "mixed_bfloat16" else "")
+            + (", GradScaler" if dtype == "mixed_float16" else "") + ")")
+
+
 def device_description(device):
     """One line naming the device the figures come from."""
     if device != "gpu":

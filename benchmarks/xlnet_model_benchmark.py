@@ -404,16 +404,11 @@ def main(argv=None):
                    "vocab 1000, batch 4, seq len 64, 2 steps (explicit values win)")
     # Exits here for --device gpu without one.
     cfg = common.setup(args, args.threads)
-    compute = common.COMPUTE_DTYPES[args.dtype]
     print(f"device: {common.device_description(args.device)}")
     print(f"model: {args.layers} layers, d_model {args.hidden}, {args.heads} heads, d_inner "
           f"{args.intermediate}, vocab {args.vocab}, gelu; batch {args.batch} x "
           f"seq len {args.seq_len}; {args.warmup} warm-up + {args.steps} timed rounds")
-    print(f"dtype: {args.dtype}" + ("" if args.dtype == "float32" else
-          f" (Keras policy: {compute} compute, float32 variables; HF: torch.autocast("
-          f"{common.torch_device(args.device)}, {compute})"
-          + (", plus a pure-bf16 HF forward row" if args.dtype == "mixed_bfloat16" else "")
-          + (", GradScaler" if args.dtype == "mixed_float16" else "") + ")"))
+    print(f"dtype: {common.dtype_description(args.dtype, args.device)}")
     print()
 
     xla_modes = [False, True] if args.xla else [False]
