@@ -53,6 +53,28 @@ def _batch_of_one(x, y, sample_weight):
     return x, expand(y), expand(sample_weight)
 
 
+def _check_texts(x):
+    """Raw texts held in Python (a list, or a pair of lists) must be strings,
+    at least one, and a pair's columns equally long: tf.data would otherwise
+    fail far from the cause ("mixed types", or an empty list read as floats)."""
+    columns = list(x) if isinstance(x, tuple) else [x]
+    if not all(isinstance(c, list) or (isinstance(c, np.ndarray) and c.dtype == object)
+               for c in columns):
+        return  # tensors, datasets, dicts of packed inputs, numeric arrays
+    lengths = [len(c) for c in columns]
+    if len(set(lengths)) > 1:
+        raise ValueError(f"The two text columns of the pairs have {lengths[0]} and {lengths[1]} "
+                         "rows: pass one second text per first text.")
+    if lengths[0] == 0:
+        raise ValueError("Got an empty list of texts: pass at least one string.")
+    for column in columns:
+        for i, text in enumerate(column):
+            if not isinstance(text, (str, bytes)):
+                raise TypeError(f"Texts must be strings, but item {i} has type "
+                                f"{type(text).__name__} ({text!r:.40}): convert it with str() "
+                                "or leave it out.")
+
+
 def select_features(x, y, features, label="label"):
     """Records with named columns (tfds-style dict elements, or a dict of
     columns) -> `(text or (text_a, text_b), label)`, what a task's
@@ -344,6 +366,8 @@ class TaskMixin:
         else:
             if _is_one_example(x):
                 x, y, sample_weight = _batch_of_one(x, y, sample_weight)
+            if self.preprocessor is not None:
+                _check_texts(x)
             data = keras.utils.pack_x_y_sample_weight(x, y, sample_weight)
             dataset = tf.data.Dataset.from_tensor_slices(data)
             if shuffle:
@@ -589,6 +613,7 @@ class TaskMixin:
             return None
         if _is_one_example(x):
             x, _, _ = _batch_of_one(x, None, None)
+        _check_texts(x)
         columns = list(x) if isinstance(x, tuple) else [x]
         if not all(isinstance(c, (list, np.ndarray)) and len(c) == len(columns[0])
                    and all(isinstance(s, (str, bytes)) for s in c) for c in columns):

@@ -83,6 +83,19 @@ def test_predict_one_string_is_a_batch_of_one(hf_classifier_dir):
                                atol=1e-6)
 
 
+def test_bad_texts_are_named(hf_classifier_dir):
+    folder, _ = hf_classifier_dir
+    classifier = kerabert.BertClassifier.from_preset(folder, sequence_length=8)
+    with pytest.raises(ValueError, match="empty list of texts"):
+        classifier.predict([], verbose=0)
+    with pytest.raises(TypeError, match="item 1 has type int \\(3\\)"):
+        classifier.predict(["a dog", 3], verbose=0)
+    with pytest.raises(TypeError, match="item 0 has type NoneType"):
+        classifier.fit([None, "a cat"], np.array([0, 1]), epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="have 2 and 1 rows"):
+        classifier.predict((["the dog", "a cat"], ["a cow"]), verbose=0)
+
+
 def test_malformed_config_reports_the_json_error(hf_bert_dir, tmp_path):
     folder, _ = hf_bert_dir
     shutil.copytree(folder, tmp_path / "m")
