@@ -31,6 +31,7 @@ import uuid
 
 import tensorflow as tf
 
+from kerabert.data.pipelines import expand_file_patterns
 from kerabert.data.pipelines import without_auto_shard
 
 # Sentences go through the in-graph tokenizer this many at a time.
@@ -61,27 +62,6 @@ class PretrainingInstance:
 # --- reading text -----------------------------------------------------------
 
 
-def _expand_patterns(file_patterns):
-    """Comma-separated glob patterns (str or list) -> sorted file list per
-    pattern, in pattern order; a pattern without matches is an error (as the
-    reference `InputReader`)."""
-    if isinstance(file_patterns, (str, os.PathLike)):
-        file_patterns = [file_patterns]
-    files = []
-    for entry in file_patterns:
-        for pattern in os.fspath(entry).split(","):
-            pattern = pattern.strip()
-            if not pattern:
-                continue
-            matches = sorted(tf.io.gfile.glob(pattern))
-            if not matches:
-                raise ValueError(f"{pattern} does not match any files.")
-            files.extend(matches)
-    if not files:
-        raise ValueError(f"No input files given: {file_patterns!r}.")
-    return files
-
-
 def read_documents(file_patterns):
     """Text files -> documents, each a list of sentences (str).
 
@@ -92,7 +72,7 @@ def read_documents(file_patterns):
     are dropped.
     """
     documents = []
-    for path in _expand_patterns(file_patterns):
+    for path in expand_file_patterns(file_patterns):
         with tf.io.gfile.GFile(path, "r") as f:
             current = []
             for line in f:
@@ -463,7 +443,7 @@ def feature_spec(max_seq_length, max_predictions_per_seq, next_sentence=True):
 def has_next_sentence_labels(file_patterns):
     """Whether the first record of the first file has `next_sentence_labels`
     (how `read_tfrecords` tells NSP records from masked-LM-only ones)."""
-    first = _expand_patterns(file_patterns)[0]
+    first = expand_file_patterns(file_patterns)[0]
     for record in tf.data.TFRecordDataset(first).take(1):
         example = tf.train.Example.FromString(record.numpy())
         return "next_sentence_labels" in example.features.feature
@@ -517,7 +497,7 @@ def read_tfrecords(file_patterns, batch_size, max_seq_length, max_predictions_pe
       dataset of `(x, y)` as in the module docstring, y without
       `next_sentence_labels` for masked-LM-only records.
     """
-    files = _expand_patterns(file_patterns)
+    files = expand_file_patterns(file_patterns)
     if use_next_sentence_label is None:
         use_next_sentence_label = has_next_sentence_labels(files)
     pipelines, pipeline_id = 1, 0

@@ -35,6 +35,7 @@ import numpy as np
 import tensorflow as tf
 
 from kerabert.data.glue import atomic_write
+from kerabert.data.pipelines import expand_file_patterns
 
 SCHEMAS = ("bert", "xlnet")
 
@@ -328,22 +329,6 @@ def read_meta(path):
 # --- reading ------------------------------------------------------------------------
 
 
-def _expand(file_pattern):
-    patterns = [file_pattern] if isinstance(file_pattern, (str, os.PathLike)) else file_pattern
-    files = []
-    for entry in patterns:
-        for pattern in os.fspath(entry).split(","):
-            pattern = pattern.strip()
-            if pattern:
-                matches = sorted(tf.io.gfile.glob(pattern))
-                if not matches:
-                    raise FileNotFoundError(f"{pattern} does not match any files.")
-                files.extend(matches)
-    if not files:
-        raise ValueError(f"No input files given: {file_pattern!r}.")
-    return files
-
-
 _KINDS = {tf.int64: "int64_list", tf.float32: "float_list"}
 
 
@@ -421,7 +406,7 @@ def read_classification_tfrecords(file_pattern, sequence_length, *, schema="bert
       `num_train_steps`.
     """
     _check_schema(schema)
-    files = _expand(file_pattern)
+    files = expand_file_patterns(file_pattern)
     spec = feature_spec(sequence_length, schema, regression)
     _check_first_record(files[0], spec, schema, regression)
     dataset = tf.data.TFRecordDataset(files)
