@@ -2,10 +2,11 @@
 
 The public names below are imported on first use (PEP 562), so `import
 kerabert` and the `kerabert` command's `--help` do not import TensorFlow.
-Keras must still find kerabert's classes when it reads a `.keras` file, so
-every kerabert module is imported as soon as Keras is: when `import kerabert`
-finds Keras already imported, or right after a later import of Keras (or of a
-kerabert module that imports it) completes.
+Keras must still find kerabert's classes when it reads a `.keras` file (it
+looks registered names up, it does not import third-party modules), so the
+modules that register Keras classes (`_KERAS_CLASSES`) are imported as soon as
+Keras is: when `import kerabert` finds Keras already imported, or right after a
+later import of Keras (or of a kerabert module that imports it) completes.
 """
 
 import importlib
@@ -52,13 +53,23 @@ _EXPORTS = {
     "callbacks": ("kerabert.callbacks", None),
     "data": ("kerabert.data", None),
     "glue": ("kerabert.data.glue", None),
-    "list_presets": ("kerabert.checkpoints", "list_presets"),
+    "list_presets": ("kerabert.presets.registry", "list_presets"),
     "losses": ("kerabert.losses", None),
     "serving": ("kerabert.serving", None),
     "squad": ("kerabert.data.squad", None),
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
+
+# The modules whose classes Keras deserializes (tasks, backbones, layers,
+# preprocessors, tokenizers, optimizers and schedules); the tasks import the rest.
+_KERAS_CLASSES = (
+    "kerabert.tasks.bert_classifier", "kerabert.tasks.bert_question_answerer",
+    "kerabert.tasks.bert_pretrainer", "kerabert.tasks.xlnet_classifier",
+    "kerabert.tasks.xlnet_question_answerer", "kerabert.tasks.xlnet_pretrainer",
+    "kerabert.optimizers.adam_weight_decay", "kerabert.optimizers.lamb",
+    "kerabert.optimizers.linear_warmup_decay", "kerabert.optimizers.warmup_polynomial_decay",
+)
 
 _all_loaded = False
 
@@ -73,12 +84,12 @@ def _load(name):
 
 
 def _load_all():
-    """Imports every public module once, which registers kerabert's Keras classes."""
+    """Imports the modules that register kerabert's Keras classes, once."""
     global _all_loaded
     if not _all_loaded:
         _all_loaded = True
-        for name in _EXPORTS:
-            _load(name)
+        for module in _KERAS_CLASSES:
+            importlib.import_module(module)
 
 
 def __getattr__(name):

@@ -1,6 +1,5 @@
 """Base class of kerabert backbones: a functional Keras model plus preset I/O."""
 
-import importlib
 
 import keras
 
@@ -38,7 +37,6 @@ class Backbone(keras.Model):
           **kwargs: override config entries (e.g. `dtype="mixed_bfloat16"`,
             `dropout=0.0`).
         """
-        importlib.import_module("kerabert.checkpoints")  # registers the model families
         from kerabert.presets import loader
 
         return loader.load_backbone(cls, preset, load_weights=load_weights, **kwargs)
@@ -95,7 +93,6 @@ class Backbone(keras.Model):
         it cannot reproduce is refused with the measured output difference,
         unless `allow_numerical_change=True` (then it warns with it). Returns
         the folder's absolute path."""
-        importlib.import_module("kerabert.checkpoints")  # registers the model families
         from kerabert.presets import keras_hub_export
 
         return keras_hub_export.export_to_keras_hub(self, folder, tokenizer,
@@ -106,7 +103,6 @@ class Backbone(keras.Model):
         tokenizer files) that `AutoModel.from_pretrained(folder)` and
         `AutoTokenizer.from_pretrained(folder)` load. `tokenizer` is required (it
         provides vocab.txt). Returns the folder's absolute path."""
-        importlib.import_module("kerabert.checkpoints")  # registers the model families
         from kerabert.presets import transformers_export
 
         return transformers_export.export_to_transformers(self, folder, tokenizer)

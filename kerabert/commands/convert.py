@@ -72,14 +72,12 @@ def _convert(args, console):
         raise FileExistsError(f"{dest} exists and is not a folder.")
 
     with console.status("Importing kerabert ..."):
-        import importlib
-
+        
         import kerabert
         from kerabert.presets import loader
         from kerabert.presets import saver
         from kerabert.presets import tensor_reader
 
-        importlib.import_module("kerabert.checkpoints")  # registers the model families
 
     with console.status(f"Reading {args.source} ..."):
         preset = loader.PresetLoader(args.source)

@@ -57,15 +57,13 @@ def _kind(preset):
 
 
 def run(args):
-    import importlib
-
+    
     from rich.console import Console
 
     from kerabert.presets import loader
     from kerabert.presets import registry
 
     console = Console()
-    importlib.import_module("kerabert.checkpoints")  # registers the model families
     with console.status(f"Reading {args.preset} ..."):
         preset = loader.PresetLoader(args.preset)
         kind = args.task or _kind(preset)

@@ -7,12 +7,10 @@ TASK_KINDS = ("classifier", "question_answerer")
 def task_class(preset, kind):
     """The task class of kind `kind` ("classifier", "question_answerer") for the
     model family of `preset` (a preset, or a `PresetLoader` already open)."""
-    import importlib
-
+    
     from kerabert.presets import loader
     from kerabert.presets import registry
 
-    importlib.import_module("kerabert.checkpoints")  # registers the model families
     if not isinstance(preset, loader.PresetLoader):
         preset = loader.PresetLoader(preset)
     backbone = preset.backbone_class()

@@ -1,6 +1,5 @@
 """Base class of preprocessors: raw text in, model-ready dicts out, in-graph."""
 
-import importlib
 
 import keras
 import tensorflow as tf
@@ -28,7 +27,6 @@ class Preprocessor(keras.layers.Layer):
 
     @classmethod
     def from_preset(cls, preset, **kwargs):
-        importlib.import_module("kerabert.checkpoints")  # registers the model families
         from kerabert.presets import loader
 
         return loader.load_preprocessor(cls, preset, **kwargs)

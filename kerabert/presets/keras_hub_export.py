@@ -24,8 +24,9 @@ from kerabert.presets import files
 from kerabert.presets import registry
 from kerabert.presets import weight_map
 from kerabert.presets.errors import caller_stacklevel
+from kerabert.presets.formats import KERAS_HUB
 
-FORMAT = "keras_hub"
+FORMAT = KERAS_HUB
 # The largest output difference of an export that changes nothing: float32
 # round-off of two implementations of the same maths.
 TOLERANCE = 1e-4
@@ -81,8 +82,17 @@ def export_to_keras_hub(model, folder, tokenizer=None, allow_numerical_change=Fa
     `tokenizer` defaults to a task's preprocessor's; without one the folder
     has no tokenizer (a backbone preset).
     """
-    module, backbone, task, tokenizer = registry.export_parts(model, tokenizer, "keras-hub",
-                                                              needs="keras_hub_model")
+    fmt, backbone, task, tokenizer = registry.export_parts(model, tokenizer, KERAS_HUB,
+                                                           "keras-hub")
+    return fmt.export(backbone, task, tokenizer, folder,
+                      allow_numerical_change=allow_numerical_change)
+
+
+def write(module, backbone, task, tokenizer, folder, allow_numerical_change=False):
+    """The export of a family's keras-hub format `module`, which builds the
+    twin (`keras_hub_model`), names its tensors (`backbone_weights`,
+    `head_weights`) and says which outputs to compare (`keras_hub_outputs`)."""
+    model = backbone if task is None else task
     hub_model, hub_tokenizer, differences, left_out = module.keras_hub_model(
         backbone, task, tokenizer)
     source = type(model).__name__

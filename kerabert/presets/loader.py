@@ -3,14 +3,14 @@ once, build the objects, load the weights.
 
 `PresetLoader(preset)` resolves a preset (a folder, `hf://...` or a built-in
 name) and opens it as a *source*: a `KerabertPreset` (read natively) or a
-`Checkpoint` of another library (converted by the model family's checkpoint
-module). Both answer the same questions (`backbone_class`, `backbone_config`,
+`Checkpoint` of another library (converted by the model family's module for
+that format). Both answer the same questions (`backbone_class`, `backbone_config`,
 `tokenizer`, `preprocessor_config`, `head_config`, `load_weights`), so
 every `load_*` below has one path whatever the format; a source reads its
 config and opens its checkpoint once however many objects a load builds.
 
-The model families register themselves (`kerabert.checkpoints`); the
-`from_preset` methods import them before calling in here.
+The model families are found through `kerabert.presets.registry`, which
+imports them on first use.
 """
 
 import contextlib

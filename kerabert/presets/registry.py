@@ -1,13 +1,34 @@
 """What the preset machinery knows about model families, told by the families.
 
 The modules here read and write files and know no model. Each family (BERT,
-XLNet) registers itself from `kerabert/checkpoints/<family>.py` with a
-`Family`: its classes, how checkpoints of other libraries name it, and the
-module that converts them. Built-in preset names (a name -> a checkpoint on the
-Hugging Face Hub) are registered the same way.
+XLNet) is a package under `kerabert/checkpoints/` whose `__init__.py` holds,
+as data, its `Family` (its classes, how other libraries name it, and one
+module per checkpoint format) and its built-in `PRESETS` (a name -> a
+checkpoint on the Hugging Face Hub).
+
+`FAMILY_MODULES` maps family names to those packages, which are imported on
+the first lookup (as transformers' auto classes map model types to modules):
+`registry.get("bert_base_en_uncased")` works right after `import kerabert`, and
+nothing imports a model family before something asks for one. Classes and
+format modules are named by their import paths and imported when used.
 """
 
 import dataclasses
+import importlib
+import threading
+
+# Family name -> the package that describes it.
+FAMILY_MODULES = {
+    "bert": "kerabert.checkpoints.bert",
+    "xlnet": "kerabert.checkpoints.xlnet",
+}
+
+
+def _import(path):
+    """`"package.module:Name"` -> the object; `"package.module"` -> the module."""
+    module, _, name = path.partition(":")
+    module = importlib.import_module(module)
+    return getattr(module, name) if name else module
 
 
 @dataclasses.dataclass(frozen=True)
@@ -17,12 +38,13 @@ class Family:
     Attributes:
       name: "bert", "xlnet".
       title: how messages spell it ("BERT").
-      checkpoints: the family's checkpoint module, with the functions the
-        loader calls (`backbone_config`, `head_config`, `tokenizer`,
-        `load_weights`, `tf_layout`, ... see `kerabert/checkpoints/bert.py`).
-      backbone_cls, tokenizer_cls: classes.
-      tasks: `{task kind: task class}` ("classifier", "question_answerer",
-        "pretrainer").
+      backbone, tokenizer: import paths of the classes ("kerabert.backbones.
+        bert_backbone:BertBackbone"); `backbone_cls` / `tokenizer_cls` import them.
+      task_classes: `{task kind: import path}` ("classifier",
+        "question_answerer", "pretrainer"); `tasks` imports them.
+      formats: `{format name: module path}`: one module per checkpoint format
+        the family reads, each implementing
+        `kerabert.presets.formats.family_format.FamilyFormat`.
       hf_model_types: the `model_type`s of Hugging Face configs it reads.
       tf_config_files: config file names of its TensorFlow checkpoint releases.
       tokenizer_files: the vocabulary files its tokenizer needs.
@@ -32,15 +54,37 @@ class Family:
 
     name: str
     title: str
-    checkpoints: object
-    backbone_cls: type
-    tokenizer_cls: type
-    tasks: dict
+    backbone: str
+    tokenizer: str
+    task_classes: dict
+    formats: dict
     hf_model_types: tuple
     tf_config_files: tuple
     tokenizer_files: tuple
     keras_hub_backbones: tuple = ()
     keras_hub_tokenizers: tuple = ()
+
+    @property
+    def backbone_cls(self):
+        return _import(self.backbone)
+
+    @property
+    def tokenizer_cls(self):
+        return _import(self.tokenizer)
+
+    @property
+    def tasks(self):
+        """`{task kind: task class}`."""
+        return {kind: _import(path) for kind, path in self.task_classes.items()}
+
+    def format(self, format_name):
+        """The family's module for `format_name` (a `FamilyFormat`)."""
+        path = self.formats.get(format_name)
+        if path is None:
+            raise NotImplementedError(
+                f"kerabert has no {format_name} support for {self.title} models; it handles "
+                f"{', '.join(sorted(self.formats))}.")
+        return _import(path)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,20 +105,33 @@ class Preset:
                 "params": self.params, "description": self.description}
 
 
-_FAMILIES = {}
-_PRESETS = {}
-_ALIASES = {}
+class _Tables:
+    """The families, presets and aliases, read from `FAMILY_MODULES` once."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._loaded = None
+
+    def get(self):
+        if self._loaded is None:
+            with self._lock:
+                if self._loaded is None:
+                    families, presets, aliases = {}, {}, {}
+                    for name, path in FAMILY_MODULES.items():
+                        module = importlib.import_module(path)
+                        families[name] = module.FAMILY
+                        for preset in module.PRESETS:
+                            presets[preset.name] = preset
+                            aliases.update(dict.fromkeys(preset.aliases, preset.name))
+                    self._loaded = families, presets, aliases
+        return self._loaded
 
 
-def register_family(family):
-    _FAMILIES[family.name] = family
+_TABLES = _Tables()
 
 
-def register_presets(presets):
-    for preset in presets:
-        _PRESETS[preset.name] = preset
-        for alias in preset.aliases:
-            _ALIASES[alias] = preset.name
+def _families():
+    return _TABLES.get()[0]
 
 
 def keras_hub_presets():
@@ -83,7 +140,7 @@ def keras_hub_presets():
     import keras_hub
 
     handles = {}
-    for family_ in _FAMILIES.values():
+    for family_ in _families().values():
         for class_name in family_.keras_hub_backbones:
             presets = getattr(getattr(keras_hub.models, class_name, None), "presets", None) or {}
             handles.update({name: entry["kaggle_handle"] for name, entry in presets.items()
@@ -93,74 +150,76 @@ def keras_hub_presets():
 
 def families():
     """The registered families, in registration order."""
-    return list(_FAMILIES.values())
+    return list(_families().values())
 
 
 def family(name):
-    return _FAMILIES[name]
+    return _families()[name]
 
 
 def family_of(model_or_class):
     """The family whose backbone, tokenizer or task class `model_or_class` is
     (or is an instance of); None when no family claims it."""
     cls = model_or_class if isinstance(model_or_class, type) else type(model_or_class)
-    for candidate in _FAMILIES.values():
+    for candidate in _families().values():
         owned = (candidate.backbone_cls, candidate.tokenizer_cls, *candidate.tasks.values())
         if issubclass(cls, owned):
             return candidate
     return None
 
 
-def export_parts(model, tokenizer, target, needs=None):
-    """What an export of `model` (a backbone or a task) works from:
-    `(family module, backbone, task or None, tokenizer)`; the tokenizer
-    defaults to a task's preprocessor's. `needs`: a function the family
-    module must have for the `target` format ("keras-hub")."""
+def export_parts(model, tokenizer, format_name, target):
+    """What an export of `model` (a backbone or a task) to `format_name`
+    works from: `(the family's format module, backbone, task or None,
+    tokenizer)`; the tokenizer defaults to a task's preprocessor's. `target`
+    names the format in messages ("transformers")."""
     family = family_of(model)
-    if family is None or (needs and not hasattr(family.checkpoints, needs)):
+    if family is None or format_name not in family.formats:
         raise NotImplementedError(
             f"Exporting a {type(model).__name__} to {target} is not supported.")
     backbone = getattr(model, "backbone", model)
     task = None if model is backbone else model
     if tokenizer is None and task is not None and task.preprocessor is not None:
         tokenizer = task.preprocessor.tokenizer
-    return family.checkpoints, backbone, task, tokenizer
+    return family.format(format_name), backbone, task, tokenizer
 
 
 def family_for_model_type(model_type):
     """The family that reads Hugging Face configs of `model_type`, or None."""
-    return next((f for f in _FAMILIES.values() if model_type in f.hf_model_types), None)
+    return next((f for f in _families().values() if model_type in f.hf_model_types), None)
 
 
 def family_for_keras_hub(class_name):
     """The family that reads keras-hub presets of backbone or tokenizer
     `class_name`, or None."""
-    return next((f for f in _FAMILIES.values()
+    return next((f for f in _families().values()
                  if class_name in f.keras_hub_backbones + f.keras_hub_tokenizers), None)
 
 
 def keras_hub_names():
-    return sorted(n for f in _FAMILIES.values()
+    return sorted(n for f in _families().values()
                   for n in f.keras_hub_backbones + f.keras_hub_tokenizers)
 
 
 def hf_model_types():
-    return sorted(t for f in _FAMILIES.values() for t in f.hf_model_types)
+    return sorted(t for f in _families().values() for t in f.hf_model_types)
 
 
 def tf_config_files():
     """Every family's TF checkpoint config file names."""
-    return [name for f in _FAMILIES.values() for name in f.tf_config_files]
+    return [name for f in _families().values() for name in f.tf_config_files]
 
 
 def get(name):
     """The `Preset` of a built-in name (or of an alias of one), or None."""
-    return _PRESETS.get(_ALIASES.get(name, name))
+    _, presets, aliases = _TABLES.get()
+    return presets.get(aliases.get(name, name))
 
 
 def preset_names(aliases=False):
     """The built-in names; with `aliases`, other libraries' names of them too."""
-    return list(_PRESETS) + (list(_ALIASES) if aliases else [])
+    _, presets, alias_names = _TABLES.get()
+    return list(presets) + (list(alias_names) if aliases else [])
 
 
 def list_presets():
@@ -174,7 +233,7 @@ def list_presets():
     ```
     The command `kerabert presets` prints the same table.
     """
-    return [preset.as_dict() for preset in _PRESETS.values()]
+    return [preset.as_dict() for preset in _TABLES.get()[1].values()]
 
 
 def format_params(count):

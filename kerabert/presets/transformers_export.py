@@ -8,20 +8,30 @@ reverse of loading the same folder.
 
 from kerabert.presets import registry
 from kerabert.presets import weight_map
+from kerabert.presets.formats import HUGGINGFACE
 from kerabert.presets.formats import huggingface_checkpoint
 
-FORMAT = "huggingface"
+FORMAT = HUGGINGFACE
 
 
 def export_to_transformers(model, folder, tokenizer=None):
     """Writes `model` (a backbone or a task) and `tokenizer` (default: a task's
     preprocessor's) as a transformers folder; returns its absolute path."""
-    module, backbone, task, tokenizer = registry.export_parts(model, tokenizer, "transformers")
+    fmt, backbone, task, tokenizer = registry.export_parts(model, tokenizer, HUGGINGFACE,
+                                                           "transformers")
+    return fmt.export(backbone, task, tokenizer, folder)
+
+
+def write(module, backbone, task, tokenizer, folder):
+    """The export of a family's Hugging Face format `module`, which provides
+    the config (`transformers_config`, `transformers_head_config`), the
+    architecture of each head (`EXPORT_ARCHITECTURES`), the weight tables and
+    the tokenizer files (`write_transformers_tokenizer`)."""
     module.check_export_tokenizer(tokenizer, backbone)
     config = module.transformers_config(backbone, tokenizer)
     tensors, prefix = {}, ""
     if task is not None:
-        architecture = module.HF_EXPORT_ARCHITECTURES.get(task.task_kind)
+        architecture = module.EXPORT_ARCHITECTURES.get(task.task_kind)
         if architecture is None:
             raise NotImplementedError(
                 f"Exporting a {type(task).__name__} (task kind {task.task_kind!r}) to "
@@ -29,7 +39,7 @@ def export_to_transformers(model, folder, tokenizer=None):
                 "task.backbone.export_to_transformers(...).")
         config.update(module.transformers_head_config(task), architectures=[architecture])
         tensors.update(weight_map.save(task, module.head_weights(task), FORMAT))
-        prefix = module.HF_BASE_PREFIX
+        prefix = module.BASE_PREFIX
     tensors.update(weight_map.save(backbone, module.backbone_weights(backbone), FORMAT, prefix))
     return huggingface_checkpoint.write_folder(
         folder, dict(sorted(config.items())), tensors,

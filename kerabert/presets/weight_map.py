@@ -1,7 +1,7 @@
 """Weight maps: which checkpoint tensor holds each model variable, per format.
 
 A model family lists every variable of its backbone and heads once, as
-`Weight` rows (`kerabert/checkpoints/<family>_weights.py`). Each row pairs a
+`Weight` rows (`kerabert/checkpoints/<family>/weights.py`). Each row pairs a
 Keras variable path with, for every checkpoint format the family reads or
 writes, the tensor's name there and how its layout differs. Loading a
 checkpoint (`load`) and writing one (`save`) both walk the same rows, so an

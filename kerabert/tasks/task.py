@@ -6,7 +6,6 @@ numpy arrays or a `tf.data.Dataset`) and map the preprocessor over the data
 in-graph; with `preprocessor=None` they take the packed dicts directly.
 """
 
-import importlib
 import logging
 import math
 import warnings
@@ -187,7 +186,6 @@ class TaskMixin:
         valid ones. Head weights load when the preset holds the same kind of
         head with the same size.
         """
-        importlib.import_module("kerabert.checkpoints")  # registers the model families
         from kerabert.presets import loader
 
         return loader.load_task(cls, preset, load_weights=load_weights, **kwargs)
@@ -220,7 +218,6 @@ class TaskMixin:
         difference, unless `allow_numerical_change=True` (then it warns with
         it). The tokenizer defaults to the preprocessor's. Returns the folder's
         absolute path."""
-        importlib.import_module("kerabert.checkpoints")  # registers the model families
         from kerabert.presets import keras_hub_export
 
         return keras_hub_export.export_to_keras_hub(self, folder, tokenizer,
@@ -235,7 +232,6 @@ class TaskMixin:
         `AutoModelForQuestionAnswering` builds the *Simple* head instead) and
         `AutoTokenizer.from_pretrained(folder)`. The tokenizer defaults to
         the preprocessor's. Returns the folder's absolute path."""
-        importlib.import_module("kerabert.checkpoints")  # registers the model families
         from kerabert.presets import transformers_export
 
         return transformers_export.export_to_transformers(self, folder, tokenizer)

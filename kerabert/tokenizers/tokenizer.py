@@ -1,6 +1,5 @@
 """Base class for kerabert tokenizers: a Keras layer that runs on strings in-graph."""
 
-import importlib
 
 import keras
 import numpy as np
@@ -165,7 +164,6 @@ class Tokenizer(keras.layers.Layer):
     @classmethod
     def from_preset(cls, preset, **kwargs):
         """Builds the tokenizer stored in `preset` (any format kerabert reads)."""
-        importlib.import_module("kerabert.checkpoints")  # registers the model families
         from kerabert.presets import loader
 
         return loader.load_tokenizer(cls, preset, **kwargs)

@@ -10,7 +10,7 @@ import tensorflow as tf
 
 import kerabert
 from kerabert.presets import loader
-from kerabert.checkpoints import bert_weights
+from kerabert.checkpoints.bert import weights as bert_weights
 from tests.conftest import save_tiny_hf_bert
 from tests.conftest import assert_backbone_matches
 from tests.presets import checkpoint_writers

@@ -12,7 +12,7 @@ import torch
 
 import kerabert
 from kerabert.presets import loader
-from kerabert.checkpoints import bert
+from kerabert.checkpoints.bert import google
 from tests.conftest import save_tiny_hf_bert
 from tests.conftest import assert_backbone_matches
 from tests.conftest import torch_inputs
@@ -74,12 +74,12 @@ def test_backbone_matches_transformers(tf1):
     ("my_Cased_model", False), ("bert_tiny", True),
 ])
 def test_casing_is_inferred_as_the_reference_does(name, lowercase):
-    assert bert.infer_lowercase(f"/checkpoints/{name}/") is lowercase
+    assert google.infer_lowercase(f"/checkpoints/{name}/") is lowercase
 
 
 def test_casing_in_the_config_wins_over_the_folder_name():
     config = {"do_lower_case": False}
-    assert bert.infer_lowercase("/x/uncased_L-12_H-768_A-12", config) is False
+    assert google.infer_lowercase("/x/uncased_L-12_H-768_A-12", config) is False
 
 
 def test_tokenizer_casing_from_folder_name_and_override(tf1, tmp_path):

@@ -9,11 +9,13 @@ class Checkpoint:
     """A folder in another library's format.
 
     Subclasses implement `detect`, `_read_config`, `_find_family`,
-    `_open_loaders` and `describe`.
+    `_open_loaders` and `describe`. Everything that depends on the model is
+    asked of the family's module for this format (`family.format(format_name)`,
+    a `FamilyFormat`).
 
     Attributes:
       folder: the folder.
-      format_name: "huggingface", "tf_checkpoint".
+      format_name: a format name of `kerabert.presets.formats`.
       config: the folder's model config (dict), read once.
       family: the `registry.Family` whose model the folder holds.
       layout: the weight-map format its tensors are named in ("huggingface",
@@ -43,8 +45,13 @@ class Checkpoint:
         return self._find_family()
 
     @property
+    def family_format(self):
+        """The family's `FamilyFormat` module for this folder's format."""
+        return self.family.format(self.format_name)
+
+    @property
     def layout(self):
-        return self.family.checkpoints.layout(self)
+        return self.family_format.layout(self)
 
     @functools.cached_property
     def _loaders(self):
@@ -69,27 +76,27 @@ class Checkpoint:
 
     def backbone_config(self):
         """The backbone's constructor arguments, converted from the config."""
-        return self.family.checkpoints.backbone_config(self)
+        return self.family_format.backbone_config(self)
 
     def tokenizer_class(self):
         return self.family.tokenizer_cls
 
     def tokenizer(self, tokenizer_cls, **overrides):
-        return self.family.checkpoints.tokenizer(self, tokenizer_cls, **overrides)
+        return self.family_format.tokenizer(self, tokenizer_cls, **overrides)
 
     def preprocessor_config(self):
         """(kerabert preprocessor class, its config) the folder's saved
         preprocessor converts to, or None."""
-        return self.family.checkpoints.preprocessor_config(self)
+        return self.family_format.preprocessor_config(self)
 
     def head_config(self, task_cls):
         """The settings of the checkpoint's head of `task_cls`'s kind, or None."""
-        return self.family.checkpoints.head_config(self, task_cls.task_kind)
+        return self.family_format.head_config(self, task_cls.task_kind)
 
     def load_weights(self, backbone, task=None, ignore_unused=False):
         """One pass over the checkpoint: the backbone, then `task`'s head when
         given. Returns the readers (for reporting what was converted)."""
         reader = self.open_weights()
-        self.family.checkpoints.load_weights(self, reader, backbone, task)
+        self.family_format.load_weights(self, reader, backbone, task)
         reader.check_consumed(ignore_unused=ignore_unused)
         return [reader]

@@ -21,6 +21,7 @@ from kerabert.presets import registry
 from kerabert.presets.errors import CorruptCheckpointError
 from kerabert.presets.formats import pytorch_bin
 from kerabert.presets.formats import safetensors_io
+from kerabert.presets.formats import HUGGINGFACE
 from kerabert.presets.formats.checkpoint import Checkpoint
 
 CONFIG_FILE = "config.json"
@@ -89,7 +90,7 @@ def _modern_name(name):
 class HuggingFaceCheckpoint(Checkpoint):
     """A transformers model folder (see the module docstring)."""
 
-    format_name = "huggingface"
+    format_name = HUGGINGFACE
 
     @classmethod
     def detect(cls, folder):

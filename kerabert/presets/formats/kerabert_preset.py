@@ -21,6 +21,7 @@ import keras
 import numpy as np
 
 from kerabert.presets import files
+from kerabert.presets.formats import KERABERT
 from kerabert.presets.tensor_reader import TensorReader
 
 CONFIG_FILE = "config.json"
@@ -85,7 +86,7 @@ class KerabertPreset:
     """A preset folder written by `save_to_preset`, read as the loader reads
     any checkpoint (the methods have the `Checkpoint` conversion names)."""
 
-    format_name = "kerabert"
+    format_name = KERABERT
 
     def __init__(self, folder):
         self.folder = folder

@@ -24,6 +24,7 @@ import numpy as np
 
 from kerabert.presets import files
 from kerabert.presets import registry
+from kerabert.presets.formats import KERAS_HUB
 from kerabert.presets.formats.checkpoint import Checkpoint
 
 CONFIG_FILE = "config.json"
@@ -44,7 +45,7 @@ def _registered(config):
 class KerasHubCheckpoint(Checkpoint):
     """A keras-hub preset folder (see the module docstring)."""
 
-    format_name = "keras_hub"
+    format_name = KERAS_HUB
 
     @classmethod
     def detect(cls, folder):

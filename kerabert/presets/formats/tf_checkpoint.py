@@ -11,7 +11,7 @@ names, or the only one in the folder.
 
 All kinds are read with `tf.train.load_checkpoint`. Which family (and which of
 its layouts) the names follow is asked of each registered family
-(`checkpoints.tf_layout(names)`); the config must be of the same family.
+(its TF checkpoint module's `tf_layout(names)`); the config must be of the same family.
 
 Tensors that are not model weights (optimizer slots, step and save counters,
 the serialized object graph) are left out of the reader and listed in
@@ -25,6 +25,7 @@ import os
 from kerabert.presets import files
 from kerabert.presets import registry
 from kerabert.presets.errors import CorruptCheckpointError
+from kerabert.presets.formats import TF_CHECKPOINT
 from kerabert.presets.formats.checkpoint import Checkpoint
 
 GENERIC_CONFIG_FILE = "config.json"
@@ -104,7 +105,7 @@ def _load_checkpoint(prefix):
 class TFCheckpoint(Checkpoint):
     """A TensorFlow checkpoint folder (see the module docstring)."""
 
-    format_name = "tf_checkpoint"
+    format_name = TF_CHECKPOINT
 
     @classmethod
     def detect(cls, folder):
@@ -155,14 +156,14 @@ class TFCheckpoint(Checkpoint):
             names = list(self.shapes())
         except CorruptCheckpointError:
             names = []
-        by_config = [f for f in registry.families() if f.checkpoints.claims_tf_config(self.config)]
+        by_config = [f for f in registry.families() if f.format(TF_CHECKPOINT).claims_tf_config(self.config)]
         if not names:
             if not by_config:
                 raise ValueError(f"{self.folder}: the config is not one kerabert knows "
                                  f"({', '.join(registry.tf_config_files())}).")
             return by_config[0]
         for family in registry.families():
-            layout = family.checkpoints.tf_layout(names)
+            layout = family.format(TF_CHECKPOINT).tf_layout(names)
             if layout is None:
                 continue
             if family not in by_config:
@@ -170,17 +171,17 @@ class TFCheckpoint(Checkpoint):
                 raise ValueError(
                     f"{self.folder}: the config is {config_kind}, but the checkpoint "
                     f"({os.path.basename(self.prefix)}) holds {family.title} weights "
-                    f"({family.checkpoints.DESCRIPTIONS[layout]}). Put the config "
+                    f"({family.format(TF_CHECKPOINT).DESCRIPTIONS[layout]}). Put the config "
                     "released with the checkpoint next to it.")
             return family
         raise ValueError(
             f"{self.prefix}: unrecognised variable names (e.g. {sorted(names)[:4]}). "
-            "kerabert reads " + "; ".join(f.checkpoints.TF_DESCRIPTION
+            "kerabert reads " + "; ".join(f.format(TF_CHECKPOINT).TF_DESCRIPTION
                                           for f in registry.families()) + ".")
 
     def describe(self):
         where = os.path.basename(self.prefix) if self.prefix else "no checkpoint"
-        return f"{self.family.checkpoints.describe(self)} ({where})"
+        return f"{self.family_format.describe(self)} ({where})"
 
     def _open_loaders(self):
         prefix = self.prefix

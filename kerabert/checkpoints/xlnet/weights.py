@@ -29,7 +29,11 @@ import re
 
 import numpy as np
 
+from kerabert.presets import weight_map
 from kerabert.presets.errors import CheckpointMismatchError
+from kerabert.presets.formats import HUGGINGFACE
+from kerabert.presets.formats import KERAS_HUB
+from kerabert.presets.formats import TF1
 from kerabert.presets.weight_map import TF
 from kerabert.presets.weight_map import TORCH
 from kerabert.presets.weight_map import Tensor
@@ -37,9 +41,6 @@ from kerabert.presets.weight_map import dense
 from kerabert.presets.weight_map import layer_norm
 from kerabert.presets.weight_map import variable
 
-HUGGINGFACE = "huggingface"
-TF1 = "tf1"
-KERAS_HUB = "keras_hub"
 CONVENTIONS = {HUGGINGFACE: TORCH, TF1: TF, KERAS_HUB: TF}
 
 HF_BASE_PREFIX = "transformer."
@@ -184,3 +185,32 @@ def head_weights(task_kind, tf1_logit_scope=None):
         # The output weights are the word embeddings (tied), only the bias is own.
         return [variable("lm_loss/bias", huggingface="lm_loss.bias", tf1="model/lm_loss/bias")]
     raise ValueError(f"XLNet has no {task_kind!r} head.")
+
+
+def load(layout, reader, backbone, task=None, prefix="", head_rows=None):
+    """Reads the backbone (prefixed by `prefix` in the file) and `task`'s head
+    (`head_rows`, default `head_weights(task.task_kind)`) from `reader`,
+    tensors named in the `layout` column; marks the known tensors it does not
+    load (heads of other kinds, the tied LM weights)."""
+    weight_map.load(backbone, backbone_weights(backbone.num_layers, backbone.num_heads,
+                                               backbone.head_dim, backbone.untie_r),
+                    layout, reader, prefix)
+    if task is not None:
+        weight_map.load(task, head_rows or head_weights(task.task_kind), layout, reader)
+    # Heads of other kinds are known, not loaded. Unknown tensors in the loaded
+    # head's own scopes stay reported, e.g. an untied TF1 `model/lm_loss/weight`
+    # (kerabert's LM head is tied to the embeddings).
+    for kind, prefixes in HEAD_PREFIXES.get(layout, {}).items():
+        if task is None or kind != task.task_kind:
+            reader.mark_unused([n for n in reader.keys() if n.startswith(prefixes)],
+                               f"the {kind} head, not part of this model")
+    reader.mark_unused([HF_LM_WEIGHT], "tied to the word embeddings")
+
+
+def check_per_layer_biases(checkpoint, backbone):
+    """Formats with one set of relative biases per layer load only into
+    `untie_r=True` backbones."""
+    if not backbone.untie_r:
+        raise ValueError(
+            f"{checkpoint.describe()} holds one set of relative biases per layer; build the "
+            "XLNetBackbone with untie_r=True to load it.")

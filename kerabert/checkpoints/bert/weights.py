@@ -50,7 +50,13 @@ deeper inside a classifier or pretrainer); `model_garden_layout` finds it.
 
 import dataclasses
 import re
+import warnings
 
+from kerabert.presets import weight_map
+from kerabert.presets.errors import caller_stacklevel
+from kerabert.presets.formats import HUGGINGFACE
+from kerabert.presets.formats import KERAS_HUB
+from kerabert.presets.formats import TF1
 from kerabert.presets.weight_map import TF
 from kerabert.presets.weight_map import TORCH
 from kerabert.presets.weight_map import Tensor
@@ -59,12 +65,9 @@ from kerabert.presets.weight_map import layer_norm
 from kerabert.presets.weight_map import transpose
 from kerabert.presets.weight_map import variable
 
-HUGGINGFACE = "huggingface"
-TF1 = "tf1"
 KERAS_BERT = "keras_bert"
 TF20 = "tf_20"
 TF20_OBJECT = "tf_20_object"
-KERAS_HUB = "keras_hub"
 MODEL_GARDEN = (KERAS_BERT, TF20, TF20_OBJECT)
 
 # The prefix of backbone tensors inside transformers task checkpoints.
@@ -322,3 +325,22 @@ def head_weights(task_kind):
 
 
 TASK_KINDS = ("classifier", "question_answerer", "pretrainer")
+
+
+def load(layout, reader, backbone, task=None, prefix="", garden=None):
+    """Reads the backbone (prefixed by `prefix` in the file) and `task`'s head
+    from `reader`, tensors named in the `layout` column; marks the known
+    tensors it does not load (other heads, the tied masked-LM decoder)."""
+    absent = weight_map.load(backbone, backbone_weights(backbone.num_layers, backbone.num_heads,
+                                                        garden), layout, reader, prefix)
+    pooler_used = task is None or "pooled_dense" not in task.unused_weights
+    if pooler_used and any(path.startswith("pooled_dense/") for path in absent):
+        warnings.warn(f"{reader.source} has no pooler weights; the backbone's pooled_dense layer "
+                      "keeps its random initialisation.", stacklevel=caller_stacklevel())
+    if task is not None:
+        weight_map.load(task, head_weights(task.task_kind), layout, reader)
+    for kind in TASK_KINDS:
+        reader.mark_unused(weight_map.names(head_weights(kind), layout),
+                           f"the {kind} head, not part of this model")
+    reader.mark_unused([HF_MLM_DECODER, HF_MLM_DECODER_BIAS],
+                       "tied to the word embeddings and the masked-LM bias")
