@@ -61,7 +61,6 @@ import csv
 import dataclasses
 import os
 import re
-import uuid
 import warnings
 
 import numpy as np
@@ -73,6 +72,7 @@ from kerabert.metrics.glue_metrics import f1
 from kerabert.metrics.glue_metrics import matthews_corr
 from kerabert.metrics.glue_metrics import pearson
 from kerabert.metrics.glue_metrics import spearman
+from kerabert.presets import files
 
 
 class GlueFormatError(ValueError):
@@ -786,22 +786,12 @@ def write_submission(task, ids, predictions, path):
         raise ValueError(f"{len(ids)} ids but {len(values)} predictions; pass the test "
                          "file's ids and one prediction per id, in the same order.")
     text = "index\tprediction\n" + "".join(f"{i}\t{v}\n" for i, v in zip(ids, values))
-    atomic_write(os.fspath(path), text.encode("utf-8"))
+    atomic_write(path, text.encode("utf-8"))
     return path
 
 
 def atomic_write(path, data):
-    """Writes bytes to `path` through a temporary file in the same folder and a
-    rename, so readers see the old file or the whole new one."""
-    parent = os.path.dirname(path)
-    if parent and not tf.io.gfile.exists(parent):
-        tf.io.gfile.makedirs(parent)
-    temporary = f"{path}.tmp-{uuid.uuid4().hex}"
-    try:
-        with tf.io.gfile.GFile(temporary, "wb") as f:
-            f.write(data)
-        tf.io.gfile.rename(temporary, path, overwrite=True)
-    except BaseException:
-        if tf.io.gfile.exists(temporary):
-            tf.io.gfile.remove(temporary)
-        raise
+    """Writes bytes to `path` whole or not at all (`kerabert.presets.files.atomic_write`
+    says how)."""
+    with files.atomic_write(path, "wb") as f:
+        f.write(data)

@@ -546,7 +546,7 @@ def test_write_submission_is_atomic(tmp_path, monkeypatch):
     def failing_rename(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(tf.io.gfile, "rename", failing_rename)
+    monkeypatch.setattr(os, "replace", failing_rename)
     with pytest.raises(OSError, match="disk full"):
         glue.write_submission("rte", ["0", "1"], [1, 1], path)
     assert os.listdir(tmp_path) == ["RTE.tsv"]
