@@ -69,12 +69,13 @@ def _through_gfile(path):
     return "://" in path
 
 
-def _fsync_file(path):
+def fsync_file(path):
+    """Flushes a local file's contents to disk (the file may be closed)."""
     with open(path, "rb") as f:
         os.fsync(f.fileno())
 
 
-def _fsync_directory(path):
+def fsync_directory(path):
     """Makes a directory's entries (a rename into it) durable (POSIX)."""
     if os.name != "posix":
         return  # Windows cannot open a directory; NTFS journals renames
@@ -115,9 +116,9 @@ def atomic_path(path):
         if gfile:
             _gfile().rename(temporary, path, overwrite=True)
         else:
-            _fsync_file(temporary)
+            fsync_file(temporary)
             os.replace(temporary, path)
-            _fsync_directory(parent)
+            fsync_directory(parent)
     except BaseException:
         _remove_quietly(temporary, gfile)
         raise
