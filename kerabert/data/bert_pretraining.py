@@ -27,12 +27,12 @@ static shape (B, L) / (B, P), as TPUs need.
 import dataclasses
 import os
 import random
-import uuid
 
 import tensorflow as tf
 
 from kerabert.data.pipelines import expand_file_patterns
 from kerabert.data.pipelines import without_auto_shard
+from kerabert.presets.files import atomic_writes
 
 # Sentences go through the in-graph tokenizer this many at a time.
 _TOKENIZE_BATCH = 2048
@@ -373,36 +373,14 @@ def write_tfrecords(instances, output_files, max_seq_length, max_predictions_per
         raise ValueError("No output files given.")
     if len(set(output_files)) != len(output_files):
         raise ValueError(f"Duplicate output files: {output_files}.")
-    token = uuid.uuid4().hex
-    temporary = [f"{path}.tmp-{token}" for path in output_files]
     counts = [0] * len(output_files)
-    writers = []
-    try:
-        for path in temporary:
-            parent = os.path.dirname(path)
-            if parent:
-                tf.io.gfile.makedirs(parent)
-            writers.append(tf.io.TFRecordWriter(path))
+    with atomic_writes(output_files, opener=tf.io.TFRecordWriter) as writers:
         for i, instance in enumerate(instances):
             slot = i % len(writers)
             example = instance_to_example(instance, max_seq_length, max_predictions_per_seq,
                                           next_sentence)
             writers[slot].write(example.SerializeToString())
             counts[slot] += 1
-        for writer in writers:
-            writer.close()
-        for path, final in zip(temporary, output_files):
-            tf.io.gfile.rename(path, final, overwrite=True)
-    except BaseException:
-        for writer in writers:
-            try:
-                writer.close()
-            except Exception:  # noqa: BLE001 - already failing; keep the first error
-                pass
-        for path in temporary:
-            if tf.io.gfile.exists(path):
-                tf.io.gfile.remove(path)
-        raise
     return counts
 
 

@@ -29,13 +29,12 @@ reference names (and inverts XLNet's mask).
 
 import json
 import os
-import uuid
 
 import numpy as np
 import tensorflow as tf
 
-from kerabert.data.glue import atomic_write
 from kerabert.data.pipelines import expand_file_patterns
+from kerabert.presets.files import atomic_write
 
 SCHEMAS = ("bert", "xlnet")
 
@@ -218,14 +217,8 @@ def write_classification_tfrecords(path, preprocessor, x, y=None, *, schema=None
     if meta_path is not None and (num_labels is None or processor_type is None):
         raise ValueError("meta_path needs num_labels (e.g. GlueData.num_labels) and "
                          "processor_type (the reference's task name, e.g. 'MRPC').")
-    path = os.fspath(path)
-    parent = os.path.dirname(path)
-    if parent and not tf.io.gfile.exists(parent):
-        tf.io.gfile.makedirs(parent)
-    temporary = f"{path}.tmp-{uuid.uuid4().hex}"
     sequence_length = None
-    writer = tf.io.TFRecordWriter(temporary)
-    try:
+    with atomic_write(path, opener=tf.io.TFRecordWriter) as writer:
         for start in range(0, n, int(batch_size)):
             chunk = [s[start:start + batch_size] for s in segments]
             packed = preprocessor(tuple(chunk) if len(chunk) == 2 else chunk[0])
@@ -252,13 +245,6 @@ def write_classification_tfrecords(path, preprocessor, x, y=None, *, schema=None
                 }
                 example = tf.train.Example(features=tf.train.Features(feature=features))
                 writer.write(example.SerializeToString())
-        writer.close()
-        tf.io.gfile.rename(temporary, path, overwrite=True)
-    except BaseException:
-        writer.close()
-        if tf.io.gfile.exists(temporary):
-            tf.io.gfile.remove(temporary)
-        raise
     meta = {
         "task_type": TASK_TYPE,
         "processor_type": processor_type,
@@ -282,7 +268,8 @@ _META_TYPES = {"task_type": str, "num_labels": int, "train_data_size": int,
 
 def write_meta(path, meta):
     """Writes the meta data JSON (indent 4, trailing newline), atomically."""
-    atomic_write(os.fspath(path), (json.dumps(meta, indent=4) + "\n").encode("utf-8"))
+    with atomic_write(path) as f:
+        f.write(json.dumps(meta, indent=4) + "\n")
     return path
 
 

@@ -28,12 +28,12 @@ import json
 import os
 import posixpath
 import random
-import uuid
 
 import numpy as np
 import tensorflow as tf
 
 from kerabert.data.pipelines import without_auto_shard
+from kerabert.presets.files import atomic_write
 
 # The reference's `special_symbols` ids of <sep> and <cls> (XLNet's
 # SentencePiece models), the defaults of the TFRecord reader.
@@ -443,11 +443,8 @@ def example_to_record(example):
 
 
 def _write_json(path, content):
-    """Writes JSON to a temporary name next to `path`, then renames it into place."""
-    temporary = f"{path}.tmp-{uuid.uuid4().hex}"
-    with tf.io.gfile.GFile(temporary, "w") as f:
+    with atomic_write(path) as f:
         json.dump(content, f)
-    tf.io.gfile.rename(temporary, path, overwrite=True)
 
 
 def _join(folder, name):
@@ -532,15 +529,9 @@ def create_tfrecords(input_patterns, tokenizer, save_dir, batch_size, seq_len=51
 
     basename = f"{split}-{task}-{pass_id}"
     path = _join(record_dir, format_filename(basename, suffix="tfrecords", **settings))
-    temporary = f"{path}.tmp-{uuid.uuid4().hex}"
-    try:
-        with tf.io.TFRecordWriter(temporary) as writer:
-            for example in examples:
-                writer.write(example_to_record(example).SerializeToString())
-        tf.io.gfile.rename(temporary, path, overwrite=True)
-    finally:
-        if tf.io.gfile.exists(temporary):
-            tf.io.gfile.remove(temporary)
+    with atomic_write(path, opener=tf.io.TFRecordWriter) as writer:
+        for example in examples:
+            writer.write(example_to_record(example).SerializeToString())
     record_info = {"filenames": [path], "num_batch": len(examples) // batch_size}
     _write_json(_join(record_dir, format_filename(f"record_info-{basename}", suffix="json",
                                                   **settings)), record_info)

@@ -1,5 +1,5 @@
-"""File helpers shared by every preset format: JSON, folders written all at
-once, and paths on other filesystems.
+"""File helpers shared by every preset format and data writer: JSON, files and
+folders written all at once, and paths on other filesystems.
 
 Paths with a scheme (`gs://`, `s3://`, `hdfs://`, TF's in-memory `ram://`) go
 through `tf.io.gfile`. A preset folder there is read by copying it to a local
@@ -8,10 +8,12 @@ from local files), and written locally, then uploaded (see `AtomicFolder`).
 """
 
 import atexit
+import contextlib
 import json
 import os
 import shutil
 import tempfile
+import uuid
 
 # The schemes `hub.resolve_preset` downloads itself; not filesystems.
 HUB_SCHEMES = ("hf://", "kaggle://")
@@ -60,6 +62,142 @@ def replace(source, target):
         _gfile().rename(os.fspath(source), os.fspath(target), overwrite=True)
     else:
         os.replace(source, target)
+
+
+def _through_gfile(path):
+    # file:// paths too: only tf.io.gfile understands the scheme.
+    return "://" in path
+
+
+def fsync_file(path):
+    """Flushes a local file's contents to disk (the file may be closed)."""
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+
+
+def fsync_directory(path):
+    """Makes a directory's entries (a rename into it) durable (POSIX)."""
+    if os.name != "posix":
+        return  # Windows cannot open a directory; NTFS journals renames
+    fd = os.open(path or ".", os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yields a temporary path next to `path` to write one file at; when the
+    block ends normally the file is renamed to `path`, so a reader finds the
+    old file or the whole new one, never part of one.
+
+    For writers that open the file themselves (`tf.io.TFRecordWriter`); they
+    must be closed before the block ends. The temporary name is
+    `path + ".tmp-<uuid>"` (the same folder, so the rename is not a copy
+    between filesystems). Local files and the rename are fsynced, so a power
+    loss cannot leave `path` naming a file that never reached the disk. When
+    the block raises, the temporary file is removed and an existing `path` is
+    kept as it was. Missing parent folders are created. Paths with a scheme
+    (`gs://`, `ram://`) go through `tf.io.gfile`, where an object store's
+    rename is a copy then a delete (see `replace`).
+    """
+    path = os.fspath(path)
+    gfile = _through_gfile(path)
+    parent = os.path.dirname(path)
+    if gfile:
+        if parent and not parent.endswith(":") and not _gfile().exists(parent):
+            _gfile().makedirs(parent)
+    elif parent:
+        os.makedirs(parent, exist_ok=True)
+    temporary = f"{path}.tmp-{uuid.uuid4().hex}"
+    try:
+        yield temporary
+        if gfile:
+            _gfile().rename(temporary, path, overwrite=True)
+        else:
+            fsync_file(temporary)
+            os.replace(temporary, path)
+            fsync_directory(parent)
+    except BaseException:
+        _remove_quietly(temporary, gfile)
+        raise
+
+
+def _remove_quietly(path, gfile):
+    # Cleanup after a failure: its own error must not hide the first one.
+    try:
+        if gfile:
+            if _gfile().exists(path):
+                _gfile().remove(path)
+        elif os.path.lexists(path):
+            os.remove(path)
+    except Exception:  # noqa: BLE001
+        pass
+
+
+@contextlib.contextmanager
+def atomic_write(path, mode="w", opener=None):
+    """Writes one file whole or not at all:
+    `with atomic_write(path) as f: f.write(text)`.
+
+    Yields a file open on a temporary file next to `path` (see `atomic_path`,
+    which says what a reader, a crash and a failing block see); the file is
+    closed and renamed to `path` when the block ends normally.
+
+    Args:
+      path: the target, local or `gs://`, `ram://`, ...
+      mode: "w" (UTF-8 text, written with "\\n" line ends on every OS) or "wb".
+      opener: `temporary_path -> writer` to yield instead of a file, for
+        writers with `write` and `close` that open the file themselves, e.g.
+        `tf.io.TFRecordWriter`; `mode` is then not used.
+    """
+    with atomic_writes([path], mode, opener) as (writer,):
+        yield writer
+
+
+@contextlib.contextmanager
+def atomic_writes(paths, mode="w", opener=None):
+    """`atomic_write` for several files that belong together: yields a list
+    of writers, one per path. Every writer is closed before the first rename,
+    so when writing or closing any of them fails none of `paths` is replaced."""
+    if mode not in ("w", "wb"):
+        raise ValueError(f"atomic_write writes a whole new file: mode must be 'w' (text) "
+                         f"or 'wb' (bytes), not {mode!r}.")
+    with contextlib.ExitStack() as renames:
+        temporaries = [renames.enter_context(atomic_path(path)) for path in paths]
+        writers = []
+        try:
+            for temporary in temporaries:
+                writers.append(_open_writer(temporary, mode, opener))
+            yield writers
+        except BaseException:
+            _close_all(writers, report=False)  # the block's error is the one to report
+            raise
+        _close_all(writers, report=True)
+
+
+def _close_all(writers, report):
+    """Closes every writer, even after one fails to; raises the first failure
+    when `report`."""
+    failure = None
+    for writer in writers:
+        try:
+            writer.close()
+        except Exception as error:  # noqa: BLE001
+            failure = failure or error
+    if failure is not None and report:
+        raise failure
+
+
+def _open_writer(path, mode, opener):
+    if opener is not None:
+        return opener(path)
+    if _through_gfile(path):
+        return _gfile().GFile(path, mode)
+    if mode == "w":
+        return open(path, "w", encoding="utf-8", newline="")
+    return open(path, "wb")
 
 
 def _remote_files(folder):
