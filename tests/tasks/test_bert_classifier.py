@@ -76,13 +76,22 @@ def test_fit_on_raw_strings_learns(trained):
     assert classifier._auto_schedule.total_steps == 32
 
 
-def test_fit_on_tf_data_pairs(hf_bert_dir):
+def test_fit_on_tf_data_pairs_learns(hf_bert_dir):
     folder, _ = hf_bert_dir
+    keras.utils.set_random_seed(0)
     classifier = kerabert.BertClassifier.from_preset(folder, num_classes=2, sequence_length=12)
-    ds = tf.data.Dataset.from_tensor_slices(((TEXTS, TEXTS[::-1]), [0, 1, 0, 1])).batch(2)
-    history = classifier.fit(ds, epochs=1, verbose=0)
-    assert np.isfinite(history.history["loss"][0])
-    assert classifier.evaluate(ds, verbose=0, return_dict=True)["accuracy"] >= 0
+    classifier.compile(learning_rate=2e-2)
+    # The label is decided by the second segment alone, so only pairs can learn it.
+    first = TEXTS * 4
+    second = ["good movie", "bad movie"] * 8
+    labels = [1, 0] * 8
+    ds = tf.data.Dataset.from_tensor_slices(((first, second), labels)).batch(8)
+    before = classifier.evaluate(ds, verbose=0, return_dict=True)
+    history = classifier.fit(ds, epochs=8, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    after = classifier.evaluate(ds, verbose=0, return_dict=True)
+    assert after["loss"] < 0.5 * before["loss"], (before, after)
+    assert after["accuracy"] == 1.0, after
 
 
 def test_save_to_preset_round_trip(trained):
