@@ -7,6 +7,7 @@ import tensorflow as tf
 import torch
 
 import kerabert
+from tests import harness
 from tests.conftest import torch_inputs
 
 TEXTS = ["the quick brown fox", "a lazy dog was not good", "good movie !", "bad cat ."]
@@ -111,16 +112,6 @@ def test_save_to_preset_round_trip(trained):
                                   classifier.backbone(packed)["pooled_output"])
 
 
-def test_keras_file_round_trip(trained):
-    classifier, _, tmp = trained
-    path = os.path.join(tmp, "model.keras")
-    classifier.save(path)
-    reloaded = keras.saving.load_model(path)
-    assert isinstance(reloaded, kerabert.BertClassifier)
-    np.testing.assert_array_equal(reloaded.predict(TEXTS, verbose=0),
-                                  classifier.predict(TEXTS, verbose=0))
-
-
 def test_preprocessor_none_takes_packed_dicts(trained):
     classifier, _, _ = trained
     bare = kerabert.BertClassifier(classifier.backbone, num_classes=2)
@@ -158,3 +149,23 @@ def test_mixed_precision_training(policy):
                              batch_size=4, epochs=2, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
     assert classifier.backbone.token_embedding.embeddings.dtype == "float32"
+
+
+# --- the shared harness ----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny():
+    task = harness.tiny_task(kerabert.BertClassifier)
+    return task, harness.task_inputs(task)
+
+
+# An untrained model's optimizer has no state to save, which Keras reports on loading.
+@pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
+def test_harness_round_trips(tiny, tmp_path):
+    task, inputs = tiny
+    harness.run_task_test(task, inputs, tmp_path, texts=harness.TEXTS)
+
+
+def test_mixed_bfloat16_is_close_to_float32(tiny, tmp_path):
+    task, inputs = tiny
+    harness.run_precision_test(task, inputs, tmp_path)
