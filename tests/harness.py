@@ -5,6 +5,8 @@ scripts that tests run in their own processes import it too.
     run_backbone_test(backbone, inputs, tmp_path)
     run_task_test(task, inputs, tmp_path)
     run_preset_roundtrip(model, inputs, tmp_path)
+    run_serialization_test(model, inputs, tmp_path)
+    run_precision_test(model, inputs, tmp_path)
 
 `tiny_backbone(family)`, `tiny_task(task_cls)` and `task_inputs(task)` build
 small random models and a batch of model inputs for them.
@@ -141,18 +143,65 @@ def run_preset_roundtrip(model, inputs, tmp_path):
     return reloaded
 
 
-def _round_trips(model, inputs, tmp_path):
+def run_serialization_test(model, inputs, tmp_path, texts=None):
+    """`keras.saving.serialize_keras_object` -> `deserialize_keras_object` (same
+    weights), and a `.keras` file, give the model's class and outputs; with
+    `texts`, the loaded model's own preprocessor predicts the same on them."""
     expected = _outputs(model, inputs)
-    # Config: the same architecture, which takes the same weights.
-    clone = type(model).from_config(model.get_config())
+    config = keras.saving.serialize_keras_object(model)
+    clone = keras.saving.deserialize_keras_object(config)
+    assert type(clone) is type(model)
     clone.set_weights(model.get_weights())
     assert_same_outputs(expected, _outputs(clone, inputs))
-    # A .keras file.
     path = os.path.join(tmp_path, "model.keras")
     model.save(path)
     loaded = keras.saving.load_model(path)
     assert type(loaded) is type(model)
     assert_same_outputs(expected, _outputs(loaded, inputs))
+    if texts is not None:
+        np.testing.assert_array_equal(loaded.predict(texts, verbose=0),
+                                      model.predict(texts, verbose=0))
+    return expected
+
+
+def run_precision_test(model, inputs, tmp_path, policy="mixed_bfloat16", rtol=2e-2, atol=5e-2):
+    """The model's weights under `policy` (through a preset, `dtype=policy`)
+    give float outputs close to the float32 model's, and keep float32
+    variables. Integer outputs (top-k indices) are left out: near-ties may
+    reorder under bfloat16. Returns `(float32 outputs, mixed outputs)`."""
+    assert model.dtype_policy.name == "float32"
+    folder = os.path.join(tmp_path, "precision_preset")
+    model.save_to_preset(folder)
+    mixed = type(model).from_preset(folder, dtype=policy)
+    assert mixed.dtype_policy.name == policy
+    backbone = getattr(mixed, "backbone", mixed)
+    assert backbone.dtype_policy.name == policy
+    assert all(v.dtype == "float32" for v in mixed.weights), \
+        sorted({(v.path, v.dtype) for v in mixed.weights if v.dtype != "float32"})
+    for ours, theirs in zip(model.weights, mixed.weights):
+        np.testing.assert_array_equal(np.asarray(theirs), np.asarray(ours))
+    expected, actual = _outputs(model, inputs), _outputs(mixed, inputs)
+    keras.tree.assert_same_structure(expected, actual)
+    compared = 0
+    for e, a in zip(keras.tree.flatten(expected), keras.tree.flatten(actual)):
+        assert a.shape == e.shape
+        if not np.issubdtype(e.dtype, np.floating):
+            continue
+        np.testing.assert_allclose(a.astype("float32"), e, rtol=rtol, atol=atol)
+        # Not the float32 computation again.
+        assert not np.array_equal(a.astype("float32"), e)
+        compared += 1
+    assert compared
+    return expected, actual
+
+
+def _round_trips(model, inputs, tmp_path, texts=None):
+    expected = _outputs(model, inputs)
+    # Config: the same architecture, which takes the same weights.
+    clone = type(model).from_config(model.get_config())
+    clone.set_weights(model.get_weights())
+    assert_same_outputs(expected, _outputs(clone, inputs))
+    run_serialization_test(model, inputs, tmp_path, texts)
     run_preset_roundtrip(model, inputs, tmp_path)
     return expected
 
@@ -165,10 +214,11 @@ def run_backbone_test(backbone, inputs, tmp_path):
     return outputs
 
 
-def run_task_test(task, inputs, tmp_path):
-    """The round trips, the default recipe, and `compile=False`."""
+def run_task_test(task, inputs, tmp_path, texts=None):
+    """The round trips (config, serialization, `.keras`, preset; `texts` as in
+    `run_serialization_test`), the default recipe, and `compile=False`."""
     assert task.compiled
-    outputs = _round_trips(task, inputs, tmp_path)
+    outputs = _round_trips(task, inputs, tmp_path, texts)
     bare = type(task).from_config({**task.get_config(), "compile": False})
     assert not bare.compiled
     return outputs

@@ -8,6 +8,7 @@ import pytest
 
 import kerabert
 from kerabert import cli
+from kerabert.commands import pretrain
 from kerabert.data import bert_pretraining
 from tests.conftest import XLNET_SPIECE
 
@@ -37,18 +38,42 @@ def bert_config(tmp_path, **training):
     return _write(tmp_path / "config.json", config)
 
 
-def test_bert_pretraining_with_backup(tmp_path, capsys):
+def _spy_on_training(monkeypatch):
+    """Records the model `kerabert pretrain` trains (the saved preset keeps no optimizer)."""
+    trained = []
+
+    def train(config, console=None):
+        model, history = real_train(config, console)
+        trained.append(model)
+        return model, history
+
+    real_train = pretrain.train
+    monkeypatch.setattr(pretrain, "train", train)
+    return trained
+
+
+def test_bert_pretraining_with_backup(tmp_path, capsys, monkeypatch):
+    trained = _spy_on_training(monkeypatch)
     config = bert_config(tmp_path, optimizer="lamb", backup_dir=str(tmp_path / "backup"))
     assert cli.main(["pretrain", "--config", config]) == 0
     out = capsys.readouterr().out
     assert "masked_lm_accuracy" in out and "lm_example_loss" in out
+    (model,) = trained
+    assert type(model.optimizer) is kerabert.Lamb
+    assert int(model.optimizer.iterations) == 5 * 2  # steps_per_epoch x epochs
     pretrainer = kerabert.BertPretrainer.from_preset(str(tmp_path / "out"))
-    assert pretrainer.optimizer is not None
     # The pretrained backbone fine-tunes from the same folder.
     classifier = kerabert.BertClassifier.from_preset(str(tmp_path / "out"), num_classes=2)
     np.testing.assert_array_equal(classifier.backbone.token_embedding.embeddings.numpy(),
                                   pretrainer.backbone.token_embedding.embeddings.numpy())
     assert not (tmp_path / "backup").exists()  # removed after a completed run
+
+
+def test_adamw_is_the_default_optimizer(tmp_path):
+    model, _, _ = pretrain.build(pretrain.load_config(bert_config(tmp_path)))
+    assert type(model.optimizer) is kerabert.AdamWeightDecay
+    model, _, _ = pretrain.build(pretrain.load_config(bert_config(tmp_path, optimizer="lamb")))
+    assert type(model.optimizer) is kerabert.Lamb
 
 
 def test_xlnet_pretraining(tmp_path, capsys):

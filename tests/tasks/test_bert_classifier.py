@@ -7,6 +7,7 @@ import tensorflow as tf
 import torch
 
 import kerabert
+from tests import harness
 from tests.conftest import torch_inputs
 
 TEXTS = ["the quick brown fox", "a lazy dog was not good", "good movie !", "bad cat ."]
@@ -76,13 +77,22 @@ def test_fit_on_raw_strings_learns(trained):
     assert classifier._auto_schedule.total_steps == 32
 
 
-def test_fit_on_tf_data_pairs(hf_bert_dir):
+def test_fit_on_tf_data_pairs_learns(hf_bert_dir):
     folder, _ = hf_bert_dir
+    keras.utils.set_random_seed(0)
     classifier = kerabert.BertClassifier.from_preset(folder, num_classes=2, sequence_length=12)
-    ds = tf.data.Dataset.from_tensor_slices(((TEXTS, TEXTS[::-1]), [0, 1, 0, 1])).batch(2)
-    history = classifier.fit(ds, epochs=1, verbose=0)
-    assert np.isfinite(history.history["loss"][0])
-    assert classifier.evaluate(ds, verbose=0, return_dict=True)["accuracy"] >= 0
+    classifier.compile(learning_rate=2e-2)
+    # The label is decided by the second segment alone, so only pairs can learn it.
+    first = TEXTS * 4
+    second = ["good movie", "bad movie"] * 8
+    labels = [1, 0] * 8
+    ds = tf.data.Dataset.from_tensor_slices(((first, second), labels)).batch(8)
+    before = classifier.evaluate(ds, verbose=0, return_dict=True)
+    history = classifier.fit(ds, epochs=8, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    after = classifier.evaluate(ds, verbose=0, return_dict=True)
+    assert after["loss"] < 0.5 * before["loss"], (before, after)
+    assert after["accuracy"] == 1.0, after
 
 
 def test_save_to_preset_round_trip(trained):
@@ -100,16 +110,6 @@ def test_save_to_preset_round_trip(trained):
     packed = classifier.preprocessor(TEXTS)
     np.testing.assert_array_equal(backbone(packed)["pooled_output"],
                                   classifier.backbone(packed)["pooled_output"])
-
-
-def test_keras_file_round_trip(trained):
-    classifier, _, tmp = trained
-    path = os.path.join(tmp, "model.keras")
-    classifier.save(path)
-    reloaded = keras.saving.load_model(path)
-    assert isinstance(reloaded, kerabert.BertClassifier)
-    np.testing.assert_array_equal(reloaded.predict(TEXTS, verbose=0),
-                                  classifier.predict(TEXTS, verbose=0))
 
 
 def test_preprocessor_none_takes_packed_dicts(trained):
@@ -149,3 +149,23 @@ def test_mixed_precision_training(policy):
                              batch_size=4, epochs=2, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
     assert classifier.backbone.token_embedding.embeddings.dtype == "float32"
+
+
+# --- the shared harness ----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny():
+    task = harness.tiny_task(kerabert.BertClassifier)
+    return task, harness.task_inputs(task)
+
+
+# An untrained model's optimizer has no state to save, which Keras reports on loading.
+@pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
+def test_harness_round_trips(tiny, tmp_path):
+    task, inputs = tiny
+    harness.run_task_test(task, inputs, tmp_path, texts=harness.TEXTS)
+
+
+def test_mixed_bfloat16_is_close_to_float32(tiny, tmp_path):
+    task, inputs = tiny
+    harness.run_precision_test(task, inputs, tmp_path)

@@ -15,6 +15,7 @@ import torch
 import kerabert
 from kerabert.preprocessors.bert_pretrainer_preprocessor import BertPretrainerPreprocessor
 from kerabert.tasks.bert_pretrainer import BertPretrainer
+from tests import harness
 from tests.conftest import TINY_VOCAB
 from tests.conftest import save_tiny_hf_bert
 from tests.conftest import torch_inputs
@@ -206,16 +207,6 @@ def test_save_to_preset_round_trip(trained):
     assert other.preprocessor.whole_word_masking and other.preprocessor.sequence_length == 32
 
 
-def test_keras_file_round_trip(trained):
-    pretrainer, _, tmp = trained
-    path = os.path.join(tmp, "pretrainer.keras")
-    pretrainer.save(path)
-    reloaded = keras.saving.load_model(path)
-    assert isinstance(reloaded, BertPretrainer)
-    x, _ = pretrainer.preprocessor((FIRST, SECOND))
-    np.testing.assert_array_equal(reloaded(x)["mlm_log_probs"], pretrainer(x)["mlm_log_probs"])
-
-
 @pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
 def test_mixed_precision_training(policy):
     keras.utils.set_random_seed(0)
@@ -233,3 +224,23 @@ def test_mixed_precision_training(policy):
     out = pretrainer(x)
     assert out["mlm_log_probs"].dtype == "float32" and out["nsp_log_probs"].dtype == "float32"
     assert pretrainer.get_layer("mlm_head").output_bias.dtype == "float32"
+
+
+# --- the shared harness ----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny():
+    task = harness.tiny_task(kerabert.BertPretrainer)
+    return task, harness.task_inputs(task)
+
+
+# An untrained model's optimizer has no state to save, which Keras reports on loading.
+@pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
+def test_harness_round_trips(tiny, tmp_path):
+    task, inputs = tiny
+    harness.run_task_test(task, inputs, tmp_path)
+
+
+def test_mixed_bfloat16_is_close_to_float32(tiny, tmp_path):
+    task, inputs = tiny
+    harness.run_precision_test(task, inputs, tmp_path)

@@ -14,6 +14,7 @@ import transformers
 import kerabert
 from kerabert.preprocessors.question_answerer_preprocessor import max_context_flags
 from kerabert.preprocessors.question_answerer_preprocessor import window_starts
+from tests import harness
 from tests.conftest import save_tiny_hf_bert
 from tests.conftest import torch_inputs
 
@@ -264,3 +265,23 @@ def test_large_squad_files_stream_with_a_known_length(hf_bert_dir):
             np.testing.assert_array_equal(y1[key], y2[key])
     history = qa.fit(data, epochs=1, batch_size=4, verbose=0)
     assert np.isfinite(history.history["loss"][0])
+
+
+# --- the shared harness ----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny():
+    task = harness.tiny_task(kerabert.BertQuestionAnswerer)
+    return task, harness.task_inputs(task)
+
+
+# An untrained model's optimizer has no state to save, which Keras reports on loading.
+@pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
+def test_harness_round_trips(tiny, tmp_path):
+    task, inputs = tiny
+    harness.run_task_test(task, inputs, tmp_path)
+
+
+def test_mixed_bfloat16_is_close_to_float32(tiny, tmp_path):
+    task, inputs = tiny
+    harness.run_precision_test(task, inputs, tmp_path)

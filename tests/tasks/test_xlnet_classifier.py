@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import kerabert
+from tests import harness
 from tests.conftest import save_tiny_hf_xlnet
 
 TEXTS = ["The quick brown fox jumps.", "In 1990, the boy paid 3,500 yen.",
@@ -110,3 +111,23 @@ def test_xlnet_recipe_and_layer_wise_decay():
     lr = 1e-3  # the schedule at step 0 (no warmup)
     np.testing.assert_allclose(steps[1], lr, rtol=0.05)
     np.testing.assert_allclose(steps[0], 0.5 * lr, rtol=0.05)
+
+
+# --- the shared harness ----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny():
+    task = harness.tiny_task(kerabert.XLNetClassifier)
+    return task, harness.task_inputs(task)
+
+
+# An untrained model's optimizer has no state to save, which Keras reports on loading.
+@pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
+def test_harness_round_trips(tiny, tmp_path):
+    task, inputs = tiny
+    harness.run_task_test(task, inputs, tmp_path, texts=harness.TEXTS)
+
+
+def test_mixed_bfloat16_is_close_to_float32(tiny, tmp_path):
+    task, inputs = tiny
+    harness.run_precision_test(task, inputs, tmp_path)
