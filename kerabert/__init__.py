@@ -96,7 +96,9 @@ def __getattr__(name):
     if name not in _EXPORTS:
         raise AttributeError(f"module 'kerabert' has no attribute {name!r}")
     value = _load(name)
-    _load_all()
+    # A name that needed Keras (most do) registers the Keras classes now; one
+    # that did not (`list_presets`) leaves TensorFlow unloaded.
+    _load_all_when_ready(None)
     return value
 
 
@@ -109,7 +111,7 @@ def _initializing(module):
 
 
 def _load_all_when_ready(just_imported):
-    """Imports every kerabert module once Keras is imported and no other import
+    """Imports the Keras-class modules once Keras is imported and no other import
     of a kerabert module (or of Keras) is still running: loading them in the
     middle of one would be circular."""
     if _all_loaded or "keras" not in sys.modules:
