@@ -60,7 +60,8 @@ def run_example(script, args, tmp_path):
          *(a.replace("{tmp}", str(tmp_path)) for a in args)],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     print(f"{script} {' '.join(args)}: {time.perf_counter() - start:.1f} s")
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert result.returncode == 0, (f"{script} exited with {result.returncode}:\n"
+                                    + result.stdout[-3000:] + result.stderr[-3000:])
     return result.stdout
 
 
