@@ -32,7 +32,7 @@ Offline and end to end, on the Apache-2.0 corpus of the test fixtures
    is the baseline.
 
     python examples/pretrain_bert.py                       # ~3 min on 2 CPU cores
-    python examples/pretrain_bert.py --quick               # smoke: a few steps, ~30 s
+    python examples/pretrain_bert.py --quick               # smoke: a few steps of each stage
     python examples/pretrain_bert.py --output my_tiny_bert  # keep the pretrained preset
 """
 

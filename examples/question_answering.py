@@ -8,7 +8,7 @@
    with the official EM / F1 rules, and answers one question in one line.
 
     python examples/question_answering.py
-    python examples/question_answering.py --quick   # a smoke run: 2 steps, seconds
+    python examples/question_answering.py --quick   # a smoke run: 2 steps
 """
 
 import argparse

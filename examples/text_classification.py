@@ -1,7 +1,7 @@
 """Fine-tune a BertClassifier on raw strings (what `kerabert demo` does, in 20 lines).
 
     python examples/text_classification.py
-    python examples/text_classification.py --quick   # a smoke run: 4 steps, seconds
+    python examples/text_classification.py --quick   # a smoke run: 4 steps
 """
 
 import argparse
