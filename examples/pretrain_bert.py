@@ -32,8 +32,7 @@ Offline and end to end, on the Apache-2.0 corpus of the test fixtures
    is the baseline.
 
     python examples/pretrain_bert.py                       # ~3 min on 2 CPU cores
-    python examples/pretrain_bert.py --steps-per-epoch 10 --epochs 2 --finetune-epochs 1 \
-        --finetune-examples 256                           # smoke, ~40 s
+    python examples/pretrain_bert.py --quick               # smoke: a few steps of each stage
     python examples/pretrain_bert.py --output my_tiny_bert  # keep the pretrained preset
 """
 
@@ -170,6 +169,10 @@ class PrintMlm(keras.callbacks.Callback):
 
 # --- main ----------------------------------------------------------------------
 
+# What --quick changes: a few steps of everything, for a smoke test.
+QUICK = dict(steps_per_epoch=5, epochs=1, heldout_passes=1, baseline_batches=5,
+             finetune_epochs=1, finetune_examples=64, test_examples=64)
+
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -181,14 +184,27 @@ def main():
                         help="whole words in the vocabulary (plus characters and pieces)")
     parser.add_argument("--learning-rate", type=float, default=1e-3,
                         help="peak pretraining learning rate (a tiny model wants a large one)")
+    parser.add_argument("--heldout-passes", type=int, default=4,
+                        help="passes over the held-out chapter per evaluation, each with new "
+                             "pairs and masks")
+    parser.add_argument("--baseline-batches", type=int, default=50,
+                        help="training batches whose masked tokens give the majority token")
     parser.add_argument("--task", choices=sorted(TASKS), default="word-order",
                         help="the fine-tuning task (both made from the book)")
     parser.add_argument("--finetune-epochs", type=int, default=3)
     parser.add_argument("--finetune-examples", type=int, default=2048)
+    parser.add_argument("--test-examples", type=int, default=512,
+                        help="fine-tuning test examples, from the held-out chapter")
     parser.add_argument("--finetune-learning-rate", type=float, default=3e-4)
     parser.add_argument("--output", help="where to save the pretrained preset "
                                          "(default: a temporary folder, deleted at the end)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quick", action="store_true",
+                        help="a smoke run: " + ", ".join(f"--{k.replace('_', '-')} {v}"
+                                                         for k, v in QUICK.items())
+                             + " (explicit flags still win)")
+    if parser.parse_known_args()[0].quick:
+        parser.set_defaults(**QUICK)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="kerabert_pretrain_") as workdir:
         run(args, workdir)
@@ -223,14 +239,15 @@ def run(args, workdir):
           f"{pretrainer.count_params() / 1e6:.2f}M")
 
     train = bert_pretraining_dataset(train_file, preprocessor, args.batch_size, seed=args.seed)
-    # The held-out chapter is small: 4 passes, each with new pairs and masks.
+    # The held-out chapter is small: several passes, each with new pairs and masks.
     heldout = bert_pretraining_dataset(heldout_file, preprocessor, args.batch_size,
-                                       seed=args.seed + 1, repeat=False).repeat(4)
+                                       seed=args.seed + 1, repeat=False)
+    heldout = heldout.repeat(args.heldout_passes)
     heldout_batches = int(sum(1 for _ in heldout))
 
     # Baselines on the data: the majority token is the most frequent masked
-    # target in 50 training batches; its accuracy is measured on the held-out masks.
-    train_counts = masked_token_counts(train, 50)
+    # target in some training batches; its accuracy is measured on the held-out masks.
+    train_counts = masked_token_counts(train, args.baseline_batches)
     majority_id, _ = train_counts.most_common(1)[0]
     heldout_counts = masked_token_counts(heldout, heldout_batches)
     majority = heldout_counts[majority_id] / sum(heldout_counts.values())
@@ -258,7 +275,7 @@ def run(args, workdir):
     # --- 3. fine-tuning: pretrained vs random backbone --------------------------------
     make_task, question = TASKS[args.task]
     train_x, train_y = make_task(train_chapters, args.finetune_examples, seed=args.seed)
-    test_x, test_y = make_task(heldout_chapters, 512, seed=args.seed + 1)
+    test_x, test_y = make_task(heldout_chapters, args.test_examples, seed=args.seed + 1)
     print(f"fine-tuning task {args.task!r}: {question} {len(train_y)} training examples "
           f"(pretraining chapters), {len(test_y)} test examples (held-out chapter); majority "
           f"class "

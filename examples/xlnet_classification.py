@@ -12,6 +12,7 @@
 3. `XLNetQuestionAnswerer.from_preset(folder)` answers one question.
 
     python examples/xlnet_classification.py                      # ~1 min on 2 CPU cores
+    python examples/xlnet_classification.py --quick              # a smoke run: 4 steps
     python examples/xlnet_classification.py --preset path/to/xlnet-base-cased
 """
 
@@ -72,6 +73,8 @@ def main():
     parser.add_argument("--data", choices=("synthetic", "reviews"),
                         help="default: synthetic without --preset, reviews with it")
     parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--quick", action="store_true",
+                        help="a smoke run: 64 training and 32 test texts, 1 epoch")
     parser.add_argument("--output", help="where to save the fine-tuned classifier "
                                          "(default: a temporary folder, deleted at the end)")
     args = parser.parse_args()
@@ -93,12 +96,14 @@ def run(args, data, workdir):
                                                 load_demo_reviews("heldout"))
     else:
         (train_x, train_y), (test_x, test_y) = synthetic(320, seed=0), synthetic(120, seed=1)
+    if args.quick:
+        train_x, train_y, test_x, test_y = train_x[:64], train_y[:64], test_x[:32], test_y[:32]
     classifier = kerabert.XLNetClassifier.from_preset(folder, num_classes=2,
                                                       sequence_length=64)
     # The XLNet recipe (Adam, epsilon 1e-8, warmup + linear decay, clipping 1.0).
     # A random tiny model wants a large peak rate; a pretrained one ~2e-5..5e-5.
     classifier.compile(learning_rate=3e-5 if args.preset else 3e-3)
-    epochs = args.epochs or (3 if args.preset else 4)
+    epochs = args.epochs or (1 if args.quick else 3 if args.preset else 4)
     classifier.fit(train_x, np.array(train_y), batch_size=16, epochs=epochs, verbose=2)
     print(f"{data}: train accuracy {accuracy(classifier, train_x, train_y):.1%}, "
           f"held-out accuracy {accuracy(classifier, test_x, test_y):.1%}")
