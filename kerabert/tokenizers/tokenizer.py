@@ -7,15 +7,49 @@ import numpy as np
 import tensorflow as tf
 
 
+def _lone_surrogate(inputs, where="the text"):
+    """`(where, position, code point)` of the first lone surrogate in a str or
+    a (nested) sequence of str, or None."""
+    if isinstance(inputs, str):
+        try:
+            inputs.encode("utf-8")
+        except UnicodeEncodeError as error:
+            return where, error.start, ord(inputs[error.start])
+        return None
+    if isinstance(inputs, (list, tuple, np.ndarray)):
+        for i, item in enumerate(inputs):
+            found = _lone_surrogate(item, f"text {i}" if where == "the text" else f"{where}[{i}]")
+            if found:
+                return found
+    return None
+
+
+def check_encodable(inputs, who):
+    """Raises a `ValueError` naming `who` when a Python str in `inputs` holds a
+    lone surrogate (U+D800..U+DFFF): UTF-8 cannot encode it, so it cannot
+    become a tf.string. Bytes are never refused (invalid UTF-8 reads as U+FFFD)."""
+    found = _lone_surrogate(inputs)
+    if found:
+        where, position, code_point = found
+        raise ValueError(
+            f"{who} got {where} with the lone surrogate U+{code_point:04X} at character "
+            f"{position}, which is not valid Unicode and cannot be encoded as UTF-8 "
+            "(it usually comes from decoding bytes with errors='surrogateescape'). "
+            "Remove or replace it, e.g. text.encode('utf-8', 'replace').decode('utf-8'), "
+            "or pass the raw bytes: invalid UTF-8 is read as U+FFFD.")
+
+
 def convert_to_string_tensor(inputs, who):
     """Converts Python strings, lists/arrays of strings or string tensors.
 
     Raises a `TypeError` naming `who` for anything that is not text, so a user who
-    passes token ids or numbers to a tokenizer learns at once what went wrong.
+    passes token ids or numbers to a tokenizer learns at once what went wrong,
+    and a `ValueError` for a str that UTF-8 cannot encode (`check_encodable`).
     """
     if isinstance(inputs, (tf.Tensor, tf.RaggedTensor)):
         tensor = inputs
     elif isinstance(inputs, (str, bytes)):
+        check_encodable(inputs, who)
         tensor = tf.constant(inputs)
     else:
         if isinstance(inputs, np.ndarray) and inputs.dtype.kind not in "USO":
@@ -26,6 +60,7 @@ def convert_to_string_tensor(inputs, who):
         try:
             tensor = tf.constant(inputs) if len(inputs) else tf.constant([], tf.string)
         except (TypeError, ValueError) as error:
+            check_encodable(inputs, who)
             raise TypeError(
                 f"{who} expects text (str, a list of str, or a tf.string tensor), "
                 f"got {type(inputs).__name__}: {error}"
@@ -118,7 +153,9 @@ class Tokenizer(keras.layers.Layer):
     def tokenize_with_offsets(self, inputs):
         """`tokenize` plus each token's character span in the original text:
         `(ids, starts, ends)`, int32 ids and int64 code-point offsets (end
-        exclusive), each (None,) or ragged (B, None). Runs in-graph."""
+        exclusive), each (None,) or ragged (B, None). Runs in-graph. Bytes
+        (and tf.string values) that are not valid UTF-8 read as
+        `data.decode("utf-8", "replace")`; offsets count its characters."""
         text, scalar = self._prepare(inputs)
         ids, starts, ends = self._run("_tokenize_batch_with_offsets", text)
         if scalar:
