@@ -3,7 +3,8 @@
 Random Unicode (combining marks, RTL scripts, emoji with ZWJ and skin tones,
 controls, zero-width characters, CJK, words longer than
 `max_input_chars_per_word`, whitespace-only and empty strings) and random bytes
-(invalid UTF-8, UTF-8-encoded lone surrogates), see tests/tokenization/unicode_text.py, must never crash `tokenize`,
+(invalid UTF-8, UTF-8-encoded lone surrogates), from
+tests/tokenization/unicode_text.py, must never crash `tokenize`,
 `tokenize_with_offsets` or `detokenize`, and offsets must be character spans
 of the text, monotone, in the order of the tokens.
 
