@@ -215,6 +215,15 @@ class QuestionAnswererPreprocessor(Preprocessor):
         q_ids = self._tokenize(questions).to_list()
         c_ids, c_starts, c_ends = (t.to_list() for t in self.tokenizer.tokenize_with_offsets(
             convert_to_string_tensor(contexts, type(self).__name__)))
+        # Text of only characters the tokenizer drops (controls, zero-width and
+        # format characters) passes the strip() checks above but has no tokens.
+        for i, (query, ids) in enumerate(zip(q_ids, c_ids)):
+            for name, tokens in (("Question", query), ("Context", ids)):
+                if not tokens:
+                    raise ValueError(
+                        f"{name} {i} has no tokens: it holds only characters the tokenizer "
+                        "drops (control, zero-width or format characters), so it is empty "
+                        "to the model; give it some text.")
         token_starts = [np.asarray(s, dtype=np.int64) for s in c_starts]
         token_ends = [np.asarray(e, dtype=np.int64) for e in c_ends]
 

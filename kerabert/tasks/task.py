@@ -17,6 +17,7 @@ import tensorflow as tf
 from kerabert import keras_compat
 from kerabert.optimizers.adam_weight_decay import AdamWeightDecay
 from kerabert.optimizers.linear_warmup_decay import LinearWarmupDecay
+from kerabert.tokenizers.tokenizer import check_encodable
 
 AUTOTUNE = tf.data.AUTOTUNE
 logger = logging.getLogger("kerabert")
@@ -72,6 +73,8 @@ def _check_texts(x):
                 raise TypeError(f"Texts must be strings, but item {i} has type "
                                 f"{type(text).__name__} ({text!r:.40}): convert it with str() "
                                 "or leave it out.")
+        # tf.constant would fail on a lone surrogate without naming the text.
+        check_encodable(column, "The task")
 
 
 def select_features(x, y, features, label="label"):

@@ -6,15 +6,49 @@ import numpy as np
 import tensorflow as tf
 
 
+def _lone_surrogate(inputs, where="the text"):
+    """`(where, position, code point)` of the first lone surrogate in a str or
+    a (nested) sequence of str, or None."""
+    if isinstance(inputs, str):
+        try:
+            inputs.encode("utf-8")
+        except UnicodeEncodeError as error:
+            return where, error.start, ord(inputs[error.start])
+        return None
+    if isinstance(inputs, (list, tuple, np.ndarray)):
+        for i, item in enumerate(inputs):
+            found = _lone_surrogate(item, f"text {i}" if where == "the text" else f"{where}[{i}]")
+            if found:
+                return found
+    return None
+
+
+def check_encodable(inputs, who):
+    """Raises a `ValueError` naming `who` when a Python str in `inputs` holds a
+    lone surrogate (U+D800..U+DFFF): UTF-8 cannot encode it, so it cannot
+    become a tf.string. Bytes are never refused (invalid UTF-8 reads as U+FFFD)."""
+    found = _lone_surrogate(inputs)
+    if found:
+        where, position, code_point = found
+        raise ValueError(
+            f"{who} got {where} with the lone surrogate U+{code_point:04X} at character "
+            f"{position}, which is not valid Unicode and cannot be encoded as UTF-8 "
+            "(it usually comes from decoding bytes with errors='surrogateescape'). "
+            "Remove or replace it, e.g. text.encode('utf-8', 'replace').decode('utf-8'), "
+            "or pass the raw bytes: invalid UTF-8 is read as U+FFFD.")
+
+
 def convert_to_string_tensor(inputs, who):
     """Converts Python strings, lists/arrays of strings or string tensors.
 
     Raises a `TypeError` naming `who` for anything that is not text, so a user who
-    passes token ids or numbers to a tokenizer learns at once what went wrong.
+    passes token ids or numbers to a tokenizer learns at once what went wrong,
+    and a `ValueError` for a str that UTF-8 cannot encode (`check_encodable`).
     """
     if isinstance(inputs, (tf.Tensor, tf.RaggedTensor)):
         tensor = inputs
     elif isinstance(inputs, (str, bytes)):
+        check_encodable(inputs, who)
         tensor = tf.constant(inputs)
     else:
         if isinstance(inputs, np.ndarray) and inputs.dtype.kind not in "USO":
@@ -25,6 +59,7 @@ def convert_to_string_tensor(inputs, who):
         try:
             tensor = tf.constant(inputs) if len(inputs) else tf.constant([], tf.string)
         except (TypeError, ValueError) as error:
+            check_encodable(inputs, who)
             raise TypeError(
                 f"{who} expects text (str, a list of str, or a tf.string tensor), "
                 f"got {type(inputs).__name__}: {error}"
@@ -92,15 +127,17 @@ class Tokenizer(keras.layers.Layer):
                 f"{text.shape}. Flatten the batch first.")
         return text, scalar
 
-    def _run(self, name, text):
+    def _run(self, name, text, spec=None):
         """Calls method `name` traced once when eager (op-by-op dispatch of a few
-        dozen string ops costs ~20 ms per call), directly inside a graph."""
+        dozen string ops costs ~20 ms per call), directly inside a graph.
+        `spec`: the input's `TypeSpec` (default: a 1-D string tensor)."""
         fn = getattr(self, name)
         if not tf.executing_eagerly():
             return fn(text)
         cache = self.__dict__.setdefault("_traced", {})
         if name not in cache:
-            cache[name] = tf.function(fn, input_signature=[tf.TensorSpec([None], tf.string)])
+            cache[name] = tf.function(
+                fn, input_signature=[spec or tf.TensorSpec([None], tf.string)])
         return cache[name](text)
 
     def tokenize(self, inputs):
@@ -117,7 +154,9 @@ class Tokenizer(keras.layers.Layer):
     def tokenize_with_offsets(self, inputs):
         """`tokenize` plus each token's character span in the original text:
         `(ids, starts, ends)`, int32 ids and int64 code-point offsets (end
-        exclusive), each (None,) or ragged (B, None). Runs in-graph."""
+        exclusive), each (None,) or ragged (B, None). Runs in-graph. Bytes
+        (and tf.string values) that are not valid UTF-8 read as
+        `data.decode("utf-8", "replace")`; offsets count its characters."""
         text, scalar = self._prepare(inputs)
         ids, starts, ends = self._run("_tokenize_batch_with_offsets", text)
         if scalar:
@@ -133,10 +172,20 @@ class Tokenizer(keras.layers.Layer):
             ids = tf.expand_dims(ids, 0)
         if not isinstance(ids, tf.RaggedTensor):
             ids = tf.RaggedTensor.from_tensor(ids)
+        ids = tf.cast(ids, tf.int32)
+        if ids.ragged_rank == 1:
+            # Eager op-by-op detokenization costs ~60 ms a call.
+            text = self._run("_detokenize_rows", ids.with_row_splits_dtype(tf.int64),
+                             tf.RaggedTensorSpec([None, None], tf.int32, ragged_rank=1))
+        else:
+            text = self._detokenize_rows(ids)
+        return text[0] if scalar else text
+
+    def _detokenize_rows(self, ids):
+        """Ragged int32 (B, None) ids -> (B,) strings, padding dropped."""
         if self.pad_token_id is not None:
             ids = tf.ragged.boolean_mask(ids, ids != self.pad_token_id)
-        text = self._detokenize_batch(tf.cast(ids, tf.int32))
-        return text[0] if scalar else text
+        return self._detokenize_batch(ids)
 
     def id_to_token(self, token_id):
         if getattr(self, "_cached_index", None) is None:

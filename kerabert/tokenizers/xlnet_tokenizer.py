@@ -345,6 +345,10 @@ class XLNetTokenizer(Tokenizer):
         return text
 
     def _tokenize_batch(self, text):
+        # Invalid UTF-8 reads as U+FFFD, as in `tokenize_with_offsets`: raw bytes
+        # would reach SentencePiece, which makes other pieces of them.
+        text = tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace",
+                                            replacement_char=0xFFFD)
         ids = self._sentencepiece.tokenize(self.preprocess(text))
         if not self._has_digit_comma:
             return ids
@@ -555,9 +559,9 @@ class XLNetTokenizer(Tokenizer):
           ending at that letter ends after its marks.
         - Characters that leave no trace (collapsed or stripped whitespace)
           belong to no piece.
-        - Invalid UTF-8 is decoded with U+FFFD replacements (offsets count code
-          points), so for such input the ids can differ from `tokenize`, which
-          hands the raw bytes to SentencePiece.
+        - Invalid UTF-8 reads as U+FFFD, one per maximal invalid subsequence
+          (as `bytes.decode("utf-8", "replace")`; `tokenize` does the same), and
+          offsets count the characters of that text.
         """
         return super().tokenize_with_offsets(inputs)
 
