@@ -2,8 +2,9 @@
 
 Run as `python -m tests.fault_tolerant_fit MODEL BACKUP_DIR [SECONDS_PER_BATCH
 [SAVE_FREQ]]` by tests/test_fault_tolerance.py, MODEL being "classifier"
-(BertClassifier on raw text, AdamWeightDecay) or "pretrainer" (BertPretrainer
-on packed masked-LM batches, LAMB with a warmup schedule), SAVE_FREQ "epoch"
+(BertClassifier on raw text, AdamWeightDecay, no dropout), "classifier-dropout"
+(the same with dropout 0.1) or "pretrainer" (BertPretrainer on raw sentence
+pairs masked dynamically, dropout 0.1, LAMB with a warmup schedule), SAVE_FREQ "epoch"
 (default) or a number of optimizer steps between backups. Prints one JSON
 line: final weight checksums, the optimizer's step counter, the epochs this
 process ran and the `[epoch, batch]` of every batch it trained on (not those
@@ -19,9 +20,10 @@ import numpy as np
 import keras
 import kerabert
 from kerabert.callbacks import BackupAndRestore
-from tests.harness import VOCAB
+from tests.harness import pretraining_pairs
 from tests.harness import sentiment_data
 from tests.harness import tiny_bert_classifier
+from tests.harness import tiny_masking_pretrainer
 from tests.harness import weight_sums
 
 EPOCHS, BATCHES, BATCH_SIZE = 6, 4, 4
@@ -53,38 +55,27 @@ class Pace(keras.callbacks.Callback):
         time.sleep(self.seconds)
 
 
-def classifier_and_data():
+def classifier_and_data(dropout=0.0):
     texts, labels = sentiment_data(BATCHES)
     # A fixed order in which consecutive batches differ, so that training on
     # a batch other than the uninterrupted run's would show in the weights.
     order = np.random.default_rng(0).permutation(len(texts))
-    return tiny_bert_classifier(learning_rate=5e-3), [texts[i] for i in order], labels[order]
+    return (tiny_bert_classifier(learning_rate=5e-3, dropout=dropout),
+            [texts[i] for i in order], labels[order])
 
 
 def pretrainer_and_data():
-    """A 1-layer BertPretrainer without dropout on fixed packed batches (the
-    layout `read_tfrecords` yields), so two runs are comparable exactly."""
-    keras.utils.set_random_seed(0)
-    backbone = kerabert.BertBackbone(vocabulary_size=len(VOCAB), num_layers=1, num_heads=2,
-                                     hidden_dim=8, intermediate_dim=16, max_sequence_length=8,
-                                     dropout=0.0, attention_dropout=0.0)
-    model = kerabert.BertPretrainer(backbone)
+    """A 1-layer BertPretrainer with dropout whose preprocessor masks raw
+    sentence pairs anew every epoch: a resumed run must restore both."""
     schedule = kerabert.WarmupPolynomialDecay(5e-3, total_steps=EPOCHS * BATCHES, warmup_steps=3)
-    model.compile(optimizer=kerabert.Lamb(learning_rate=schedule))
-    rng = np.random.default_rng(0)
-    n, length, predictions = BATCHES * BATCH_SIZE, 8, 2
-    x = {"token_ids": rng.integers(4, len(VOCAB), size=(n, length)).astype("int32"),
-         "segment_ids": np.repeat([[0] * 4 + [1] * 4], n, axis=0).astype("int32"),
-         "padding_mask": np.ones((n, length), "int32"),
-         "masked_positions": rng.integers(1, length, size=(n, predictions)).astype("int32")}
-    y = {"masked_ids": rng.integers(4, len(VOCAB), size=(n, predictions)).astype("int32"),
-         "masked_weights": np.ones((n, predictions), "float32"),
-         "next_sentence_labels": rng.integers(0, 2, size=(n, 1)).astype("int32")}
+    model = tiny_masking_pretrainer(dropout=0.1, optimizer=kerabert.Lamb(learning_rate=schedule))
+    x, y = pretraining_pairs(BATCHES)
     return model, x, y
 
 
 def main(kind, backup_dir, seconds=0.0, save_freq="epoch"):
     model, x, y = {"classifier": classifier_and_data,
+                   "classifier-dropout": lambda: classifier_and_data(dropout=0.1),
                    "pretrainer": pretrainer_and_data}[kind]()
     pace = Pace(seconds)
     model.fit(x, y, batch_size=BATCH_SIZE, epochs=EPOCHS, shuffle=False, verbose=0,

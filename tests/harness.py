@@ -45,19 +45,47 @@ def sentiment_data(repeats):
     return texts, np.array([1, 0, 1, 0] * repeats)
 
 
-def tiny_bert_classifier(learning_rate):
+def tiny_bert_classifier(learning_rate, dropout=0.0):
     """A 1-layer, 8-wide BertClassifier with raw-text preprocessing, seeded and
-    without dropout (so runs on different devices can be compared exactly).
+    by default without dropout (so runs on different devices can be compared
+    exactly); `dropout` applies to the backbone, its attention and the head.
     Build it inside the strategy scope it should train under."""
     keras.utils.set_random_seed(0)
     backbone = kerabert.BertBackbone(vocabulary_size=len(VOCAB), num_layers=1, num_heads=2,
-                                     hidden_dim=8, intermediate_dim=16, dropout=0.0,
-                                     attention_dropout=0.0)
+                                     hidden_dim=8, intermediate_dim=16, dropout=dropout,
+                                     attention_dropout=dropout)
     preprocessor = kerabert.BertPreprocessor(kerabert.BertTokenizer(VOCAB), sequence_length=8)
     model = kerabert.BertClassifier(backbone, num_classes=2, preprocessor=preprocessor,
-                                    dropout=0.0)
+                                    dropout=dropout)
     model.compile(learning_rate=learning_rate)
     return model
+
+
+PRETRAINING_FIRST = ["the quick brown fox jumps", "a lazy dog sat on the mat", "good movie",
+                     "the cat"]
+PRETRAINING_SECOND = ["over the lazy dog .", "the cat was not good", "bad movie !",
+                      "jumps on a mat"]
+
+
+def tiny_masking_pretrainer(dropout=0.1, **compile_kwargs):
+    """A 1-layer, 8-wide BertPretrainer on raw sentence pairs, masked
+    dynamically by its `BertPretrainerPreprocessor` (length 12, 3 predictions),
+    with `dropout` everywhere; seeded, compiled with `compile_kwargs`."""
+    keras.utils.set_random_seed(0)
+    backbone = kerabert.BertBackbone(vocabulary_size=len(TINY_VOCAB), num_layers=1, num_heads=2,
+                                     hidden_dim=8, intermediate_dim=16, max_sequence_length=16,
+                                     dropout=dropout, attention_dropout=dropout)
+    preprocessor = kerabert.BertPretrainerPreprocessor(
+        kerabert.BertTokenizer(TINY_VOCAB), sequence_length=12, max_predictions_per_seq=3)
+    model = kerabert.BertPretrainer(backbone, preprocessor=preprocessor)
+    model.compile(**compile_kwargs)
+    return model
+
+
+def pretraining_pairs(repeats):
+    """`repeats` copies of four sentence pairs and their next-sentence labels."""
+    return ((PRETRAINING_FIRST * repeats, PRETRAINING_SECOND * repeats),
+            np.array([0, 1, 0, 1] * repeats))
 
 
 def weight_sums(model):

@@ -87,11 +87,13 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(kind, tmp_path, uninter
     assert not backup.exists()  # the backup is removed once training completes
 
 
-@pytest.mark.parametrize("kind", ["classifier", "pretrainer"])
+@pytest.mark.parametrize("kind", ["classifier-dropout", "pretrainer"])
 def test_sigkill_mid_epoch_then_resume_with_step_backups(kind, tmp_path, uninterrupted):
     """Backups every 3 optimizer steps (4 batches an epoch), killed after a
     mid-epoch backup: the restart resumes at that batch, skipping those its
-    epoch had trained on, and ends as the uninterrupted run."""
+    epoch had trained on, and ends as the uninterrupted run, with dropout
+    (and the pretrainer's dynamic masking) on: the restart draws the
+    uninterrupted run's random masks."""
     reference = uninterrupted(kind)
     backup = tmp_path / "backup"
     metadata = backup / "training_metadata.json"

@@ -7,6 +7,7 @@ import os
 import shutil
 import tempfile
 import uuid
+import warnings
 
 import keras
 import numpy as np
@@ -58,6 +59,21 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
     beginning, as any new `fit` does. Resume with the `steps_per_execution`
     of the interrupted run, or one that divides the batch index backed up.
 
+    Randomness: a training step draws from the state of every Keras
+    `SeedGenerator` of the model (dropout: the TF backend runs stateless
+    dropout seeded from the generator's `state` variable, which each call
+    advances). Those states are not weights (not in the weights file), so the
+    metadata holds them and the restore puts them back: the resumed steps use
+    the dropout masks of the uninterrupted run. Skipped batches do not train,
+    so they do not advance the states, as the uninterrupted run had not after
+    the backed-up step. The random choices of the preprocessing in `fit`
+    (`BertPretrainerPreprocessor`'s dynamic masking) are stateless functions
+    of the task's preprocessing seed, the epoch and the batch index (see
+    `kerabert.tasks.task.PreprocessingSeed`); the metadata holds that seed,
+    so the batches skipped and those trained on are masked as in the
+    uninterrupted run. A backup without this state (an earlier kerabert's)
+    still resumes, with a warning that randomness restarts.
+
     Args:
       backup_dir: str, a directory used by this run only (workers of a
         multi-worker job need one each); local or on a `tf.io.gfile`
@@ -75,7 +91,9 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
     The metadata records `epoch` (the epoch to resume), `batch` (its batches
     already trained), `iterations` (the optimizer step), `weights` (the
     newest file), `backups`, `steps_per_execution`, and when they apply
-    `metrics` (the epoch's metric accumulators, mid-epoch) and `schedule`
+    `metrics` (the epoch's metric accumulators, mid-epoch), `random` (the
+    `SeedGenerator` states, in layer order, and the preprocessing seed) and
+    `schedule`
     (the plan of kerabert's default learning-rate schedule, which is not in
     the weights: a `fit` retried in the same process after a crash gets it
     back, as `Task.fit` re-plans from the optimizer step the crash left).
@@ -136,12 +154,44 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
         if optimizer is not None and not optimizer.built:
             optimizer.build(self.model.trainable_variables)
         self._load_weights(os.path.join(self.backup_dir, metadata["weights"]))
+        self._restore_random_state(metadata.get("random"))
         self.model._initial_epoch = epoch
         self._epoch = epoch
         self._last_saved_step = metadata.get("iterations", optimizer_step(self.model))
         self._restore_schedule_plan(metadata.get("schedule"), stale_step)
         if batch:
             self._resume = (epoch, batch, metadata.get("metrics"))
+
+    def _restore_random_state(self, state):
+        generators = _seed_generators(self.model)
+        seed = getattr(self.model, "_preprocessing_seed", None)
+        if state is None:
+            if generators or seed is not None:
+                warnings.warn(
+                    f"The backup in {self.backup_dir} holds no random state (it was written "
+                    "by an earlier kerabert): dropout and masking randomness restart from "
+                    "this model's current seeds, so the resumed run will not equal an "
+                    "uninterrupted one.", stacklevel=2)
+            return
+        saved = state.get("seed_generators", [])
+        if len(saved) != len(generators):
+            raise ValueError(
+                f"The backup holds the states of {len(saved)} random seed generators but "
+                f"the model has {len(generators)} (dropout layers and other random layers): "
+                "build the model of the interrupted run (with its dropout rates), or delete "
+                "the backup directory to start over.")
+        for generator, value in zip(generators, saved):
+            generator.state.assign(np.asarray(value, dtype=generator.state.dtype))
+        if state.get("preprocessing_seed") is not None:
+            if seed is None:  # fit with packed data: no seeded pipeline to feed
+                return
+            seed.base.assign(state["preprocessing_seed"])
+
+    def _random_state(self):
+        seed = getattr(self.model, "_preprocessing_seed", None)
+        return {"seed_generators": [np.asarray(g.state).tolist()
+                                    for g in _seed_generators(self.model)],
+                "preprocessing_seed": None if seed is None else int(seed.base.numpy())}
 
     def _restore_schedule_plan(self, plan, stale_step):
         """Puts back the plan of kerabert's default schedule if `Task.fit`
@@ -298,6 +348,7 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
         if self._batches_done:
             metadata["metrics"] = [np.asarray(v).tolist()
                                    for v in self.model.metrics_variables]
+        metadata["random"] = self._random_state()
         schedule = getattr(self.model, "_auto_schedule", None)
         if schedule is not None:
             metadata["schedule"] = {k: getattr(schedule, k) for k in _PLAN_KEYS}
@@ -338,6 +389,18 @@ def _set_metric_values(model, values, data_batch):
             "or delete the backup directory to start over.")
     for variable, value in zip(variables, values):
         variable.assign(np.asarray(value, dtype=variable.dtype))
+
+
+def _seed_generators(model):
+    """The model's Keras `SeedGenerator`s, each once, in layer order (the
+    order of construction, the same in a restarted process)."""
+    seen, generators = set(), []
+    for layer in model._flatten_layers(include_self=True, recursive=True):
+        for generator in getattr(layer, "_seed_generators", ()):
+            if id(generator) not in seen:
+                seen.add(id(generator))
+                generators.append(generator)
+    return generators
 
 
 def _fsync_directory(path):

@@ -42,6 +42,14 @@ class BertPretrainerPreprocessor(Preprocessor):
     Truncation and packing are `BertPreprocessor.pack`'s (the reference
     `_truncate_seq_pair`).
 
+    Randomness: with a `seed`, the masks are a function of the batch and the
+    seed alone (stateless random ops), so the same batch with the same seed is
+    masked the same way in any process, in any order and under a parallel
+    `tf.data` map. `Task.fit` passes one derived from the task's
+    preprocessing seed, the epoch and the batch's index in it, which
+    `BackupAndRestore` puts back on resume. Without a seed, TensorFlow's
+    stateful random ops draw fresh masks on every call.
+
     Args:
       tokenizer: a `BertTokenizer` whose vocabulary has `[MASK]`.
       sequence_length: L.
@@ -58,6 +66,7 @@ class BertPretrainerPreprocessor(Preprocessor):
         1 = B is a random segment (the reference's `next_sentence_labels` and
         HF's `next_sentence_label`).
       sample_weight: passed through.
+      seed: optional (2,) int32/int64 tensor, the stateless seed of the masks.
     Returns:
       `(x, y)` (plus sample_weight when given) with
       x = {`token_ids`, `segment_ids` (A and its [SEP] 0, B 1), `padding_mask`
@@ -69,6 +78,8 @@ class BertPretrainerPreprocessor(Preprocessor):
     """
 
     tokenizer_cls = BertTokenizer
+    # `Task.fit` passes a `seed` to `call` (see Randomness above).
+    takes_seed = True
 
     def __init__(self, tokenizer, sequence_length=128, mask_rate=0.15, max_predictions_per_seq=20,
                  mask_token_rate=0.8, random_token_rate=0.1, whole_word_masking=False,
@@ -96,12 +107,13 @@ class BertPretrainerPreprocessor(Preprocessor):
 
     # --- entry points ----------------------------------------------------------
 
-    def call(self, x, y=None, sample_weight=None):
+    def call(self, x, y=None, sample_weight=None, seed=None):
         tokens, unbatched = tokenize_segments(self.tokenizer, x, type(self).__name__)
         if unbatched and y is not None:
             y = tf.reshape(y, [1])
         features, labels = self.mask_and_pack(
-            tokens[0], tokens[1] if len(tokens) > 1 else None, next_sentence_labels=y)
+            tokens[0], tokens[1] if len(tokens) > 1 else None, next_sentence_labels=y,
+            seed=seed)
         if unbatched:
             features = {k: v[0] for k, v in features.items()}
             labels = {k: v[0] for k, v in labels.items()}
@@ -109,13 +121,14 @@ class BertPretrainerPreprocessor(Preprocessor):
             return features, labels
         return features, labels, sample_weight
 
-    def mask_and_pack(self, a_ids, b_ids=None, next_sentence_labels=None):
+    def mask_and_pack(self, a_ids, b_ids=None, next_sentence_labels=None, seed=None):
         """Packs and masks already tokenized segments.
 
         Args:
           a_ids: ragged (B, None) int token ids of segment A (no [CLS]/[SEP]).
           b_ids: optional ragged (B, None) ids of segment B.
           next_sentence_labels: optional (B,) or (B, 1) int.
+          seed: optional (2,) int32/int64 stateless seed (see the class).
         Returns:
           `(x, y)` dicts as `call`.
         """
@@ -127,7 +140,7 @@ class BertPretrainerPreprocessor(Preprocessor):
         token_ids, segment_ids = self._packer.pack(segments, self.sequence_length)
         padding_mask = tf.cast(token_ids != self.tokenizer.pad_token_id, tf.int32)
         token_ids, masked_positions, masked_ids, masked_weights = self._mask(
-            token_ids, padding_mask)
+            token_ids, padding_mask, seed)
         features = {"token_ids": token_ids, "segment_ids": segment_ids,
                     "padding_mask": padding_mask, "masked_positions": masked_positions}
         labels = {"masked_ids": masked_ids, "masked_weights": masked_weights}
@@ -160,8 +173,17 @@ class BertPretrainerPreprocessor(Preprocessor):
         previous = tf.pad(counts[:, :-1], [[0, 0], [1, 0]])
         return counts > previous
 
-    def _mask(self, token_ids, padding_mask):
+    def _mask(self, token_ids, padding_mask, seed=None):
         tokenizer = self.tokenizer
+        # One independent stream per draw below.
+        seeds = (None if seed is None else
+                 tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 3))
+
+        def uniform(draw, shape, **kwargs):
+            if seeds is None:
+                return tf.random.uniform(shape, **kwargs)
+            return tf.random.stateless_uniform(shape, seed=seeds[draw], **kwargs)
+
         length, slots = self.sequence_length, self.max_predictions_per_seq
         batch = tf.shape(token_ids)[0]
         real = padding_mask > 0
@@ -191,7 +213,7 @@ class BertPretrainerPreprocessor(Preprocessor):
 
         # Words in random order (real words first); chosen ones back to word order.
         index = tf.range(length)[None, :]
-        keys = tf.where(index < n_words[:, None], tf.random.uniform([batch, length]), 2.0)
+        keys = tf.where(index < n_words[:, None], uniform(0, [batch, length]), 2.0)
         order = tf.argsort(keys, axis=1)
         chosen = self._choose_words(tf.gather(word_length, order, batch_dims=1), target)
         chosen = tf.gather(chosen, tf.argsort(order, axis=1), batch_dims=1)
@@ -209,9 +231,9 @@ class BertPretrainerPreprocessor(Preprocessor):
         masked_ids = tf.where(weights, tf.gather(token_ids, masked_positions, batch_dims=1), 0)
 
         # 80 % [MASK], 10 % a random id, 10 % unchanged.
-        draw = tf.random.uniform([batch, length])
-        random_ids = tf.random.uniform([batch, length], maxval=tokenizer.vocabulary_size(),
-                                       dtype=tf.int32)
+        draw = uniform(1, [batch, length])
+        random_ids = uniform(2, [batch, length], minval=0, maxval=tokenizer.vocabulary_size(),
+                             dtype=tf.int32)
         replacement = tf.where(
             draw < self.mask_token_rate, tokenizer.mask_token_id,
             tf.where(draw < self.mask_token_rate + self.random_token_rate, random_ids, token_ids))

@@ -8,6 +8,7 @@ in-graph; with `preprocessor=None` they take the packed dicts directly.
 
 import logging
 import math
+import random
 import warnings
 
 import keras
@@ -33,6 +34,56 @@ def _is_packed(dataset):
     spec = dataset.element_spec
     x = spec[0] if isinstance(spec, tuple) else spec
     return isinstance(x, dict) and "token_ids" in x
+
+
+class PreprocessingSeed:
+    """The seed of a preprocessor's random choices in `fit` (BERT's dynamic
+    masking): two int64 scalar variables on the CPU, `base` (drawn once per
+    task from Python's `random`, which `keras.utils.set_random_seed` seeds)
+    and `epoch` (set when each epoch begins).
+
+    Batch i of epoch e is preprocessed with the stateless seed
+    `fold_in(fold_in([base, 0], e), i)`: a function of its position, not of
+    how many batches were drawn before it, which thread of the parallel map
+    ran it or how far `prefetch` had read ahead. So the batches that a resumed
+    `BackupAndRestore` run draws and discards, and those it trains on, get the
+    masks of the uninterrupted run (the backup saves `base`). With
+    `steps_per_epoch` Keras reads one stream across the epochs of a `fit`: i
+    then counts along the stream and e is the fit's first epoch.
+
+    A plain object, so the variables are neither task weights nor part of a
+    saved model or an export.
+    """
+
+    def __init__(self, base):
+        with tf.init_scope(), tf.device("/CPU:0"):
+            self.base = tf.Variable(base, dtype=tf.int64, trainable=False,
+                                    name="preprocessing_seed")
+            self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False,
+                                     name="preprocessing_epoch")
+
+    def batch_seed(self, index):
+        """(2,) int64 stateless seed of the batch at `index` (int64 scalar)."""
+        seed = tf.stack([self.base.read_value(), tf.constant(0, tf.int64)])
+        seed = tf.random.experimental.stateless_fold_in(seed, self.epoch.read_value())
+        return tf.random.experimental.stateless_fold_in(seed, index)
+
+
+class _SetPreprocessingEpoch(keras.callbacks.Callback):
+    """Gives the training pipeline the epoch before Keras makes the epoch's
+    iterator (which it does after `on_epoch_begin`)."""
+
+    def __init__(self, seed, every_epoch):
+        super().__init__()
+        self.seed, self.every_epoch, self._set = seed, every_epoch, False
+
+    def on_train_begin(self, logs=None):
+        self._set = False
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.every_epoch or not self._set:
+            self.seed.epoch.assign(epoch)
+            self._set = True
 
 
 def _is_one_example(x):
@@ -350,12 +401,13 @@ class TaskMixin:
             self.optimizer.build(self.trainable_variables)
 
     def _to_dataset(self, x, y=None, sample_weight=None, batch_size=None, shuffle=False,
-                    drop_remainder=False):
+                    drop_remainder=False, seeded=False):
         """Raw text, packed arrays or a `tf.data.Dataset` -> the batched,
         preprocessed dataset the model trains or predicts on. Arrays are
         batched here (`batch_size`, default 32; `drop_remainder=True` leaves
         out the last partial batch, so every batch has the same static shape);
-        a dataset keeps its own batching."""
+        a dataset keeps its own batching. `seeded`: pass each batch's seed
+        (`PreprocessingSeed`) to a preprocessor that `takes_seed`."""
         if isinstance(x, tf.data.Dataset):
             if y is not None or sample_weight is not None:
                 raise ValueError(
@@ -374,8 +426,22 @@ class TaskMixin:
                                           reshuffle_each_iteration=True)
             dataset = dataset.batch(batch_size or 32, drop_remainder=drop_remainder)
         if self.preprocessor is not None and not _is_packed(dataset):
-            dataset = dataset.map(self.preprocessor, num_parallel_calls=AUTOTUNE)
+            if seeded:
+                seed, preprocessor = self.preprocessing_seed(), self.preprocessor
+                dataset = dataset.enumerate().map(
+                    lambda index, data: preprocessor(
+                        *(data if isinstance(data, tuple) else (data,)),
+                        seed=seed.batch_seed(index)),
+                    num_parallel_calls=AUTOTUNE)
+            else:
+                dataset = dataset.map(self.preprocessor, num_parallel_calls=AUTOTUNE)
         return dataset.prefetch(AUTOTUNE)
+
+    def preprocessing_seed(self):
+        """The task's `PreprocessingSeed`, made on first use."""
+        if getattr(self, "_preprocessing_seed", None) is None:
+            self._preprocessing_seed = PreprocessingSeed(random.randint(1, 2**31 - 1))
+        return self._preprocessing_seed
 
     def _num_rows(self, x):
         """How many rows the batches of `x` (not a dataset) hold: one per
@@ -531,9 +597,11 @@ class TaskMixin:
                 validation_data = select_features(validation_data, None, features, label)
                 validation_data = (validation_data if validation_data[1] is not None
                                    else validation_data[0])
+        seeded = getattr(self.preprocessor, "takes_seed", False)
         if static_shapes or self._uses_python_pipeline(x):
             dataset = self._to_dataset(x, y, sample_weight, batch_size, shuffle=shuffle,
-                                       drop_remainder=static_shapes)
+                                       drop_remainder=static_shapes,
+                                       **({"seeded": True} if seeded else {}))
             if static_shapes:
                 self._require_static_shapes(dataset, "fit")
             if isinstance(validation_data, tuple):
@@ -548,6 +616,15 @@ class TaskMixin:
             dataset = tf.data.Dataset.range(math.ceil(n / (batch_size or 32)))
         self._plan_schedule(dataset, epochs, steps_per_epoch, kwargs.get("initial_epoch", 0),
                             kwargs.get("callbacks"))
+        if seeded and getattr(self, "_preprocessing_seed", None) is not None:
+            setter = _SetPreprocessingEpoch(self._preprocessing_seed,
+                                            every_epoch=steps_per_epoch is None)
+            callbacks = kwargs.get("callbacks")
+            if isinstance(callbacks, keras.callbacks.CallbackList):
+                kwargs["callbacks"] = keras.callbacks.CallbackList(
+                    list(callbacks.callbacks) + [setter], model=self)
+            else:
+                kwargs["callbacks"] = list(callbacks or []) + [setter]
         self._build_optimizer()
         with warnings.catch_warnings():
             for name in self.unused_weights:

@@ -1,19 +1,23 @@
 """kerabert.callbacks.BackupAndRestore: backups every N optimizer steps, a fit
 interrupted mid-epoch resumed at the backed-up step and data position (so it
-ends exactly as an uninterrupted run), and the files left on disk.
+ends exactly as an uninterrupted run, dropout and dynamic masking included),
+and the files left on disk.
 
 The SIGKILL versions (a killed process, restarted) are in
 tests/test_fault_tolerance.py."""
 
 import json
+import warnings
 
 import keras
 import numpy as np
 import pytest
 
 from kerabert.callbacks import BackupAndRestore
+from tests.harness import pretraining_pairs
 from tests.harness import sentiment_data
 from tests.harness import tiny_bert_classifier
+from tests.harness import tiny_masking_pretrainer
 
 # 16 examples in batches of 3: 6 batches an epoch (the last of 1), 18 steps.
 EPOCHS, BATCH_SIZE, BATCHES, LEARNING_RATE = 3, 3, 6, 5e-3
@@ -27,8 +31,8 @@ def _data():
     return [texts[i] for i in order], labels[order]
 
 
-def _fit(model, callbacks=()):
-    x, y = _data()
+def _fit(model, callbacks=(), data=_data):
+    x, y = data()
     return model.fit(x, y, batch_size=BATCH_SIZE, epochs=EPOCHS, shuffle=False, verbose=0,
                      callbacks=list(callbacks))
 
@@ -85,9 +89,9 @@ def _assert_same_as(reference, model, history, resumed_epochs):
                                    [values[e] for e in resumed_epochs], rtol=1e-6)
 
 
-def _crash_after_step(model, callback, step):
+def _crash_after_step(model, callback, step, data=_data):
     with pytest.raises(RuntimeError, match="crash"):
-        _fit(model, [callback, Crash(step)])
+        _fit(model, [callback, Crash(step)], data)
 
 
 @pytest.mark.parametrize("same_model", [True, False], ids=["retry", "new-model"])
@@ -180,3 +184,94 @@ def test_delete_checkpoint_false_keeps_the_final_backup(tmp_path):
 def test_rejects_bad_settings(tmp_path, kwargs, message):
     with pytest.raises(ValueError, match=message):
         BackupAndRestore(str(tmp_path), **kwargs)
+
+
+# --- randomness: dropout (the layers' SeedGenerators) and dynamic masking -------
+
+# Each model with its data: 16 examples, so 6 batches an epoch as above.
+RANDOM_MODELS = {
+    "classifier-dropout": (lambda: tiny_bert_classifier(LEARNING_RATE, dropout=0.1), _data),
+    "pretrainer-masking": (lambda: tiny_masking_pretrainer(dropout=0.1,
+                                                           learning_rate=LEARNING_RATE),
+                           lambda: pretraining_pairs(4)),
+}
+
+
+@pytest.fixture(scope="module")
+def uninterrupted_random():
+    """`uninterrupted_random(kind)`: an uninterrupted run of a model with
+    dropout (and masking), computed once."""
+    results = {}
+
+    def run(kind):
+        if kind not in results:
+            build, data = RANDOM_MODELS[kind]
+            model = build()
+            history = _fit(model, data=data)
+            results[kind] = {"weights": model.get_weights(), "iterations": _step(model),
+                             "history": history.history}
+        return results[kind]
+
+    return run
+
+
+@pytest.mark.parametrize("same_model", [True, False], ids=["retry", "new-model"])
+@pytest.mark.parametrize("kind", list(RANDOM_MODELS))
+def test_resume_restores_dropout_and_masking_randomness(uninterrupted_random, tmp_path, kind,
+                                                        same_model):
+    """Steps 9 and 10 run with the dropout masks (and the MLM masks) of the
+    uninterrupted run's steps 9 and 10, although the restarted fit skipped
+    batches 0 and 1 of epoch 1 and, as a new model, started from fresh seeds."""
+    reference = uninterrupted_random(kind)
+    build, data = RANDOM_MODELS[kind]
+    backup = BackupAndRestore(str(tmp_path / "backup"), save_freq=4)
+    model = build()
+    _crash_after_step(model, backup, 10, data)
+    if not same_model:
+        model = build()
+    history = _fit(model, [backup], data)
+    _assert_same_as(reference, model, history, resumed_epochs=[1, 2])
+
+
+def test_randomness_matters_here(uninterrupted_random):
+    """The scenario above can fail: a second run whose dropout seeds start
+    elsewhere ends with other weights."""
+    reference = uninterrupted_random("classifier-dropout")
+    model = tiny_bert_classifier(LEARNING_RATE, dropout=0.1)
+    for generator in _seed_generators(model):
+        generator.state.assign(generator.state + np.array([0, 1], "int64").astype(
+            generator.state.dtype))
+    _fit(model)
+    assert max(np.max(np.abs(a - b))
+               for a, b in zip(model.get_weights(), reference["weights"])) > 1e-4
+
+
+def _seed_generators(model):
+    return [g for layer in model._flatten_layers() for g in layer._seed_generators]
+
+
+def test_backup_without_random_state_loads_with_a_warning(tmp_path):
+    """A backup of the previous format (its metadata has no `random` entry)
+    resumes the weights and position; randomness restarts, which it says."""
+    folder = tmp_path / "backup"
+    backup = BackupAndRestore(str(folder), save_freq=4)
+    model = tiny_bert_classifier(LEARNING_RATE, dropout=0.1)
+    _crash_after_step(model, backup, 10)
+    path = folder / "training_metadata.json"
+    metadata = json.loads(path.read_text())
+    assert "random" in metadata
+    del metadata["random"]
+    path.write_text(json.dumps(metadata))
+
+    model = tiny_bert_classifier(LEARNING_RATE, dropout=0.1)
+    with pytest.warns(UserWarning, match="random state.*restart"):
+        _fit(model, [backup])
+    assert _step(model) == EPOCHS * BATCHES
+
+
+def test_no_warning_for_a_backup_with_random_state(tmp_path):
+    backup = BackupAndRestore(str(tmp_path / "backup"), save_freq=4)
+    _crash_after_step(tiny_bert_classifier(LEARNING_RATE, dropout=0.1), backup, 10)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*random state.*")
+        _fit(tiny_bert_classifier(LEARNING_RATE, dropout=0.1), [backup])

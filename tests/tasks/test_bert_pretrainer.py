@@ -19,6 +19,8 @@ from tests import harness
 from tests.conftest import TINY_VOCAB
 from tests.conftest import save_tiny_hf_bert
 from tests.conftest import torch_inputs
+from tests.harness import pretraining_pairs
+from tests.harness import tiny_masking_pretrainer
 from tests.presets import checkpoint_writers
 
 FIRST = ["the quick brown fox jumps", "a lazy dog sat on the mat", "good movie", "the cat"]
@@ -244,3 +246,26 @@ def test_harness_round_trips(tiny, tmp_path):
 def test_mixed_bfloat16_is_close_to_float32(tiny, tmp_path):
     task, inputs = tiny
     harness.run_precision_test(task, inputs, tmp_path)
+
+
+def test_fit_masks_every_epoch_anew_and_reproducibly():
+    """`fit` masks batch i of epoch e with a seed made of the task's seed, e
+    and i: each epoch masks the same batch anew, and reading an epoch again
+    masks it as before."""
+    pretrainer = tiny_masking_pretrainer(learning_rate=1e-3)
+    x, y = pretraining_pairs(2)
+    epochs_seen = []
+    record = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: (
+        epochs_seen.append(int(pretrainer.preprocessing_seed().epoch.numpy()))))
+    pretrainer.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0, callbacks=[record])
+    assert epochs_seen == [0, 0, 1, 1]
+
+    dataset = pretrainer._to_dataset(x, y, batch_size=4, seeded=True)
+
+    def masked(epoch):
+        pretrainer.preprocessing_seed().epoch.assign(epoch)
+        return np.concatenate([batch[0]["token_ids"].numpy() for batch in dataset])
+
+    first = masked(0)
+    np.testing.assert_array_equal(masked(0), first)
+    assert (masked(1) != first).any()
