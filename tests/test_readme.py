@@ -262,12 +262,13 @@ def world(tmp_path_factory):
     for name in ("train-v2.0.json", "dev-v2.0.json"):
         _squad_file(work / name, "v2.0")
     with open(os.path.join(ROOT, "tests/fixtures/botchan.txt"), encoding="utf-8") as f:
-        lines = f.read().splitlines()[:120]
+        # XLNet's example packs 8 rows of 512 tokens.
+        lines = f.read().splitlines()[:400]
     (work / "corpus").mkdir()
     for i in range(2):  # blank lines separate documents
+        part = lines[200 * i:200 * (i + 1)]
         (work / f"corpus/part{i}.txt").write_text(
-            "\n".join(lines[60 * i:60 * i + 30] + [""] + lines[60 * i + 30:60 * i + 60]) + "\n",
-            encoding="utf-8")
+            "\n".join(part[:100] + [""] + part[100:]) + "\n", encoding="utf-8")
     (work / "data").mkdir()
     shutil.copy(work / "path/to/bert-folder/vocab.txt", work / "vocab.txt")
     shutil.copy(XLNET_SPIECE, work / "spiece.model")
