@@ -7,6 +7,7 @@ import tensorflow as tf
 import torch
 
 import kerabert
+from tests import harness
 from tests.conftest import torch_inputs
 
 TEXTS = ["the quick brown fox", "a lazy dog was not good", "good movie !", "bad cat ."]
@@ -149,3 +150,14 @@ def test_mixed_precision_training(policy):
                              batch_size=4, epochs=2, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
     assert classifier.backbone.token_embedding.embeddings.dtype == "float32"
+
+
+def test_backbone_from_outside_the_strategy_scope_is_refused(hf_bert_dir):
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
+    outside = harness.tiny_backbone("bert")
+    with strategy.scope():
+        with pytest.raises(ValueError, match=r"outside this MirroredStrategy's scope.*"
+                                             r"\(or call from_preset\) inside"):
+            kerabert.BertClassifier(outside, num_classes=2)
+        classifier = kerabert.BertClassifier.from_preset(hf_bert_dir[0], num_classes=2)
+    assert classifier.distribute_strategy is strategy

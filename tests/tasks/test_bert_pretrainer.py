@@ -15,6 +15,7 @@ import torch
 import kerabert
 from kerabert.preprocessors.bert_pretrainer_preprocessor import BertPretrainerPreprocessor
 from kerabert.tasks.bert_pretrainer import BertPretrainer
+from tests import harness
 from tests.conftest import TINY_VOCAB
 from tests.conftest import save_tiny_hf_bert
 from tests.conftest import torch_inputs
@@ -233,3 +234,18 @@ def test_mixed_precision_training(policy):
     out = pretrainer(x)
     assert out["mlm_log_probs"].dtype == "float32" and out["nsp_log_probs"].dtype == "float32"
     assert pretrainer.get_layer("mlm_head").output_bias.dtype == "float32"
+
+
+def test_backbone_from_outside_the_strategy_scope_is_refused():
+    """Otherwise the task builds and the first fit fails in the optimizer
+    ("colocate_vars_with must only be passed a variable created in this
+    tf.distribute.Strategy.scope()")."""
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
+    outside = harness.tiny_backbone("bert")
+    with strategy.scope():
+        with pytest.raises(ValueError, match=r"outside this MirroredStrategy's scope.*"
+                                             r"inside `with strategy\.scope\(\):`"):
+            BertPretrainer(outside)
+        inside = harness.tiny_backbone("bert")
+        pretrainer = BertPretrainer(inside)
+    assert pretrainer.distribute_strategy is strategy
