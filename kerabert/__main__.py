@@ -1,0 +1,2 @@
+from kerabert.cli import main
+raise SystemExit(main())
