@@ -9,8 +9,10 @@ so `kerabert --help` and every `--help` answer at once.
 import argparse
 import importlib
 import os
+import re
 import sys
 import textwrap
+import threading
 import traceback
 
 # Subcommand modules, in the order `kerabert --help` lists them.
@@ -35,6 +37,76 @@ Run `kerabert COMMAND --help` for a command's options.
 """
 
 
+VERBOSE_HELP = "show TensorFlow's and absl's own log lines, which are hidden by default"
+
+# A line of the C++ logging of TensorFlow and XLA ("I0000 00:00:1796 4927
+# cudart_stub.cc:31] Could not find cuda drivers ..."), or absl's notice
+# before the first of them. Some of these libraries log through absl directly,
+# which TF_CPP_MIN_LOG_LEVEL does not reach. Fatal (F) lines are not matched.
+_NATIVE_LOG_LINE = re.compile(
+    rb"[IWE]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [^\s\]]+:\d+\] "
+    rb"|WARNING: All log messages before absl::InitializeLog\(\) is called")
+
+
+class NativeLogFilter:
+    """While active, what is written to file descriptor 2 (by Python and by
+    C++ libraries alike) reaches the real stderr without the INFO, WARNING
+    and ERROR lines of C++ logging, so that an error stays one line. Lines
+    pass on as soon as they end (at a newline or a carriage return)."""
+
+    def __enter__(self):
+        sys.stderr.flush()
+        try:
+            self._stderr = os.dup(2)
+        except OSError:  # no stderr at all: nothing to filter
+            self._stderr = None
+            return self
+        read, write = os.pipe()
+        os.dup2(write, 2)
+        os.close(write)
+        self._thread = threading.Thread(target=self._forward, args=(read,), daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        if self._stderr is None:
+            return
+        sys.stderr.flush()
+        os.dup2(self._stderr, 2)  # closes the pipe's write end: the reader sees its end
+        # Bounded: a child process that outlives the command may hold the pipe open.
+        self._thread.join(timeout=5)
+        os.close(self._stderr)
+
+    def _forward(self, read):
+        pending = b""
+        with os.fdopen(read, "rb", buffering=0) as pipe:
+            while chunk := pipe.read(65536):
+                *lines, pending = re.split(rb"(?<=[\r\n])", pending + chunk)
+                self._write(lines)
+        self._write([pending])
+
+    def _write(self, lines):
+        kept = b"".join(line for line in lines if line and not _NATIVE_LOG_LINE.match(line))
+        try:
+            while kept:
+                kept = kept[os.write(self._stderr, kept):]
+        except OSError:
+            pass  # stderr closed under us: nothing left to show it on
+
+
+def quiet_native_logs():
+    """Hides the log lines TensorFlow and absl print on their own (device
+    probing, CUDA stubs), unless the user chose a TF_CPP_MIN_LOG_LEVEL. Only the
+    command line does this: `import kerabert` leaves the environment alone."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        import absl.logging
+    except ImportError:
+        pass
+    else:
+        absl.logging.set_verbosity(absl.logging.ERROR)
+
+
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
     """Shows each option's default, and keeps descriptions and epilogs as written.
     Options without a value to show (None, flags) explain their default in
@@ -56,6 +128,8 @@ def add_command(commands, name, help, description=None, epilog=None):
     # SUPPRESS: unless given here, `kerabert --debug COMMAND` decides.
     parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="on an error, show the full Python traceback")
+    parser.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help=VERBOSE_HELP)
     return parser
 
 
@@ -67,6 +141,7 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"kerabert {__version__}")
     parser.add_argument("--debug", action="store_true",
                         help="on an error, show the full Python traceback")
+    parser.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"kerabert.commands.{name}").register(commands)
@@ -80,8 +155,15 @@ def error_line(error):
 
 
 def main(argv=None):
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
+    if args.verbose:
+        return _run(args)
+    quiet_native_logs()
+    with NativeLogFilter():
+        return _run(args)
+
+
+def _run(args):
     try:
         return args.run(args)
     except KeyboardInterrupt:

@@ -8,7 +8,11 @@ question answerer's `serving_default(question, context)` gives `answer`,
 `sequence_output`, `pooled_output` and `padding_mask`.
 """
 
+import os
+import shutil
+
 from kerabert.cli import add_command
+from kerabert.presets import files
 
 KINDS = ("classifier", "question_answerer", "embedder")
 
@@ -42,6 +46,8 @@ def register(commands):
                     help="longest answer in tokens (default: 15)")
     qa.add_argument("--max-question-len", type=int, default=None,
                     help="questions are cut to this many tokens (default: 64)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace OUTPUT if it exists")
     parser.set_defaults(run=run)
 
 
@@ -56,8 +62,56 @@ def _kind(preset):
     return "embedder"
 
 
+def _check_output(output, overwrite):
+    """Refuses to write over an earlier export unless told to, before any
+    model is loaded (the same rule and wording as `kerabert convert`)."""
+    if files.exists(output) and not files.isdir(output):
+        raise FileExistsError(f"{output} exists and is not a folder.")
+    if files.isdir(output) and not overwrite:
+        if files.is_remote(output):
+            import tensorflow as tf
+
+            entries = tf.io.gfile.listdir(output)
+        else:
+            entries = os.listdir(output)
+        if entries:
+            raise FileExistsError(
+                f"{output} exists and is not empty; pass --overwrite to replace it.")
+
+
+def _write(output, export):
+    """Runs `export(folder)` so that `output` ends up holding only the new
+    SavedModel. Locally it is written next to `output` and swapped in, so a
+    failed export leaves the earlier one whole; an object store cannot rename
+    a folder, so there the earlier one is deleted first."""
+    if files.is_remote(output):
+        import tensorflow as tf
+
+        if tf.io.gfile.isdir(output):
+            tf.io.gfile.rmtree(output)
+        return export(output)
+    # Not tempfile.mkdtemp: its folders are private (0700), and this one
+    # becomes the SavedModel that a model server, maybe another user, reads.
+    staging = f"{output}.kerabert-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    os.makedirs(staging)
+    try:
+        export(staging)
+        if os.path.isdir(output):
+            old = staging + ".old"
+            os.replace(output, old)
+            os.replace(staging, output)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(staging, output)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 def run(args):
-    
+    output = files.absolute(args.output)
+    _check_output(output, args.overwrite)
+
     from rich.console import Console
 
     from kerabert.presets import loader
@@ -87,12 +141,12 @@ def run(args):
             model = preset.load_task(family.tasks[kind], **task_kwargs)
     with console.status(f"Writing {args.output} ..."):
         if kind == "embedder":
-            model.export(args.output, preprocessor=preprocessor)
+            _write(output, lambda folder: model.export(folder, preprocessor=preprocessor))
         elif kind == "question_answerer":
-            model.export(args.output, handle_impossible_answer=args.handle_impossible_answer,
-                         **qa_options)
+            _write(output, lambda folder: model.export(
+                folder, handle_impossible_answer=args.handle_impossible_answer, **qa_options))
         else:
-            model.export(args.output)
+            _write(output, model.export)
     console.print(f"Wrote a {type(model).__name__} {kind} SavedModel to {args.output}. Load it "
                   "with tf.saved_model.load after `import tensorflow_text`, or serve it with "
                   "TF Serving.", highlight=False)

@@ -63,6 +63,15 @@ def _hf_files():
     return (*HF_CONFIG_FILES, *(name for f in registry.families() for name in f.tokenizer_files))
 
 
+def _vocabulary_files(family=None):
+    """The vocabulary file a Hugging Face folder of `family` has ("vocab.txt"),
+    or, with no family, every family's choice ("vocab.txt or spiece.model")."""
+    if family is not None:
+        return " or ".join(registry.family(family).tokenizer_files)
+    names = [name for f in registry.families() for name in f.tokenizer_files]
+    return " or ".join(names) or "its vocabulary file"
+
+
 def _tf_checkpoint_files():
     return (*registry.tf_config_files(), *TF_CHECKPOINT_FILES)
 
@@ -219,7 +228,7 @@ def resolve_preset(preset):
     raise FileNotFoundError(
         f"Preset {text!r} was not found: no such folder and not a built-in preset name. "
         "Pass the path of a kerabert preset folder (written by save_to_preset) or of a "
-        "Hugging Face model folder (config.json + model.safetensors + vocab.txt), "
+        f"Hugging Face model folder (config.json + model.safetensors + {_vocabulary_files()}), "
         "'hf://owner/repo', 'kaggle://owner/model/framework/variation', or a name from "
         "kerabert.list_presets(). " + " ".join(hints))
 
@@ -281,7 +290,8 @@ def _not_available(repo_id, revision, label, reason, folder, family=None):
     return HubError(
         f"Cannot load {label}: {reason}, and the model {where} the local Hugging Face "
         f"cache ({_cache_dir()}). Missing: {', '.join(missing)}. Pass a local folder "
-        "path instead (a folder with config.json, model.safetensors and vocab.txt, or "
+        f"path instead (a folder with config.json, model.safetensors and "
+        f"{_vocabulary_files(family)}, or "
         "one written by save_to_preset), or download it where the Hub is reachable "
         f"(`hf download {repo_id}{rev}`); HF_HUB_OFFLINE=1 then uses "
         "the cached copy.")

@@ -86,6 +86,14 @@ class _SetPreprocessingEpoch(keras.callbacks.Callback):
             self._set = True
 
 
+def _is_unbatched_text(dataset):
+    """Whether a dataset of raw text yields single examples (a scalar string
+    somewhere in its elements), as tensorflow-datasets returns them by default;
+    a batched one's strings have a batch dimension."""
+    return any(isinstance(spec, tf.TensorSpec) and spec.dtype == tf.string
+               and spec.shape.rank == 0 for spec in tf.nest.flatten(dataset.element_spec))
+
+
 def _is_one_example(x):
     """A single string, or a tuple of single strings (one sentence pair)."""
     text = (str, bytes)
@@ -196,11 +204,29 @@ class TaskMixin:
                 raise ValueError(
                     f"The preprocessor's sequence_length ({length}) exceeds the backbone's "
                     f"max_sequence_length ({limit}); pass sequence_length<={limit}.")
+        self._check_backbone_strategy(backbone)
         self.backbone = backbone
         self.preprocessor = preprocessor
         # The backbone's policy: under mixed_float16 Keras then wraps the
         # optimizer in a LossScaleOptimizer at compile time.
         self.dtype_policy = backbone.dtype_policy
+
+    @staticmethod
+    def _check_backbone_strategy(backbone):
+        """Under a `tf.distribute` strategy scope, the backbone's variables must
+        be that strategy's: otherwise the task builds, and only the first
+        `fit` fails, deep in the optimizer ("colocate_vars_with must only be
+        passed a variable created in this tf.distribute.Strategy.scope()")."""
+        if not tf.distribute.has_strategy():
+            return
+        strategy = tf.distribute.get_strategy()
+        foreign = [v for v in backbone.weights
+                   if not strategy.extended.variable_created_in_scope(v.value)]
+        if foreign:
+            raise ValueError(
+                f"The backbone's variables (e.g. {foreign[0].path}) were created outside "
+                f"this {type(strategy).__name__}'s scope, so the task cannot train under it. "
+                "Build the backbone (or call from_preset) inside `with strategy.scope():` too.")
 
     @property
     def head_weights(self):
@@ -406,7 +432,9 @@ class TaskMixin:
         preprocessed dataset the model trains or predicts on. Arrays are
         batched here (`batch_size`, default 32; `drop_remainder=True` leaves
         out the last partial batch, so every batch has the same static shape);
-        a dataset keeps its own batching. `seeded`: pass each batch's seed
+        a dataset keeps its own batching, except that one of raw text yielding
+        single examples is batched here too (with a logged notice), since the
+        preprocessor takes batches. `seeded`: pass each batch's seed
         (`PreprocessingSeed`) to a preprocessor that `takes_seed`."""
         if isinstance(x, tf.data.Dataset):
             if y is not None or sample_weight is not None:
@@ -414,6 +442,12 @@ class TaskMixin:
                     "When x is a tf.data.Dataset, y and sample_weight must be inside "
                     "the dataset (elements (x, y) or (x, y, sample_weight)).")
             dataset = x
+            if self.preprocessor is not None and _is_unbatched_text(dataset):
+                logger.warning(
+                    "kerabert: the dataset yields single examples, not batches; batching it "
+                    "by %d (batch_size=). Call .batch(n) on it to batch it yourself.",
+                    batch_size or 32)
+                dataset = dataset.batch(batch_size or 32, drop_remainder=drop_remainder)
         else:
             if _is_one_example(x):
                 x, y, sample_weight = _batch_of_one(x, y, sample_weight)

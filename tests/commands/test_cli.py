@@ -82,6 +82,38 @@ def test_debug_shows_the_traceback(capsys):
     assert "Traceback (most recent call last)" in capsys.readouterr().err
 
 
+def test_an_error_of_a_command_that_loads_tensorflow_is_one_line_on_stderr(tmp_path):
+    """TensorFlow's C++ libraries log on their own when loaded (CUDA stubs,
+    device probing); `python -m kerabert` keeps stderr to kerabert's line.
+    TF_CPP_MIN_LOG_LEVEL is unset, as a user's shell has it."""
+    missing = str(tmp_path / "no_such_model")
+    result = run_python("-m", "kerabert", "export", missing, str(tmp_path / "out"),
+                        check=False, unset=("TF_CPP_MIN_LOG_LEVEL",), timeout=300)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 1
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("kerabert export: error: Preset ") and missing in lines[0]
+
+
+def test_native_log_lines_are_filtered_out_of_stderr():
+    """Lines in absl's C++ log format go; everything else (fatal lines too)
+    reaches stderr, in order."""
+    code = ("import os, sys\nfrom kerabert import cli\nwith cli.NativeLogFilter():\n"
+            "    os.write(2, b'WARNING: All log messages before absl::InitializeLog() is "
+            "called are written to STDERR\\n')\n"
+            "    os.write(2, b'I0000 00:00:1796689577.253579   18599 cudart_stub.cc:31] no "
+            "cuda\\nfirst\\n')\n"
+            "    print('second', file=sys.stderr)\n"
+            "    os.write(2, b'E0000 00:00:1796688121.919458    4927 cuda_platform.cc:52] "
+            "failed call to cuInit\\n')\n"
+            "    os.write(2, b'F0000 00:00:1.5 7 check.cc:3] Check failed\\n')\n"
+            "    sys.stderr.write('partial')\n"
+            "print(' and after', file=sys.stderr)\n")
+    result = run_python("-c", code, timeout=60)
+    assert result.stderr == ("first\nsecond\nF0000 00:00:1.5 7 check.cc:3] Check failed\n"
+                             "partial and after\n")
+
+
 def test_squad_picks_the_xlnet_task_and_its_defaults(tmp_path, capsys):
     model_dir = str(tmp_path / "hf_xlnet")
     save_tiny_hf_xlnet(model_dir, "XLNetForQuestionAnswering", seed=3)

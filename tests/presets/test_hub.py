@@ -269,6 +269,17 @@ def test_offline_builtin_name_fails_fast(monkeypatch, tmp_path):
     assert "HF_HUB_OFFLINE is set" in message and "is not in the local" in message
 
 
+def test_offline_xlnet_builtin_name_names_xlnet_files(monkeypatch, tmp_path):
+    hub_env(monkeypatch, tmp_path, closed_port_url())
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(kerabert.HubError) as error:
+        kerabert.XLNetBackbone.from_preset("xlnet_base_en_cased")
+    message = str(error.value)
+    assert "xlnet/xlnet-base-cased" in message and "spiece.model" in message
+    assert "a folder with config.json, model.safetensors and spiece.model" in message
+    assert "vocab.txt" not in message
+
+
 def test_no_network_builtin_name_fails_fast(monkeypatch, tmp_path):
     hub_env(monkeypatch, tmp_path, closed_port_url())
     message = _assert_fast_and_clear("bert_base_en_uncased")

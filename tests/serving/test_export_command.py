@@ -46,10 +46,16 @@ def test_task_export_is_the_raw_string_export(hf_models, tmp_path):
 
 
 def test_command_line_exports_what_the_preset_holds(hf_models, tmp_path, capsys):
+    # An earlier export there: --overwrite replaces it, leaving none of its files.
     qa_dir = str(tmp_path / "qa")
+    (tmp_path / "qa" / "assets").mkdir(parents=True)
+    (tmp_path / "qa" / "assets" / "earlier_vocab.txt").write_text("[PAD]\n")
     assert cli.main(["export", hf_models["bert_qa"], qa_dir, "--sequence-length", "32",
-                     "--handle-impossible-answer"]) == 0
+                     "--handle-impossible-answer", "--overwrite"]) == 0
     assert "question_answerer SavedModel" in capsys.readouterr().out
+    assert not (tmp_path / "qa" / "assets" / "earlier_vocab.txt").exists()
+    assert (tmp_path / "qa" / "saved_model.pb").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["qa"]  # no staging folder left
     qa = kerabert.BertQuestionAnswerer.from_preset(hf_models["bert_qa"], sequence_length=32)
     question, context = "what jumps ?", "the quick brown fox jumps over the lazy dog ."
     _, (result,) = call_in_fresh_process(qa_dir, [(

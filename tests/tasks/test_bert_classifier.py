@@ -169,3 +169,14 @@ def test_harness_round_trips(tiny, tmp_path):
 def test_mixed_bfloat16_is_close_to_float32(tiny, tmp_path):
     task, inputs = tiny
     harness.run_precision_test(task, inputs, tmp_path)
+
+
+def test_backbone_from_outside_the_strategy_scope_is_refused(hf_bert_dir):
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
+    outside = harness.tiny_backbone("bert")
+    with strategy.scope():
+        with pytest.raises(ValueError, match=r"outside this MirroredStrategy's scope.*"
+                                             r"\(or call from_preset\) inside"):
+            kerabert.BertClassifier(outside, num_classes=2)
+        classifier = kerabert.BertClassifier.from_preset(hf_bert_dir[0], num_classes=2)
+    assert classifier.distribute_strategy is strategy

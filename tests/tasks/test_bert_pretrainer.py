@@ -269,3 +269,18 @@ def test_fit_masks_every_epoch_anew_and_reproducibly():
     first = masked(0)
     np.testing.assert_array_equal(masked(0), first)
     assert (masked(1) != first).any()
+
+
+def test_backbone_from_outside_the_strategy_scope_is_refused():
+    """Otherwise the task builds and the first fit fails in the optimizer
+    ("colocate_vars_with must only be passed a variable created in this
+    tf.distribute.Strategy.scope()")."""
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
+    outside = harness.tiny_backbone("bert")
+    with strategy.scope():
+        with pytest.raises(ValueError, match=r"outside this MirroredStrategy's scope.*"
+                                             r"inside `with strategy\.scope\(\):`"):
+            BertPretrainer(outside)
+        inside = harness.tiny_backbone("bert")
+        pretrainer = BertPretrainer(inside)
+    assert pretrainer.distribute_strategy is strategy

@@ -103,3 +103,40 @@ def test_fit_reads_tfds_style_records():
     assert 0.0 <= result["accuracy"] <= 1.0
     with pytest.raises(KeyError, match="no \\['question'\\].*columns are"):
         classifier.fit(dataset, features=("question", "sentence2"), verbose=0)
+
+
+def test_unbatched_tfds_style_records_are_batched_with_a_notice(caplog):
+    """tensorflow-datasets returns unbatched datasets by default."""
+    keras.utils.set_random_seed(0)
+    classifier = harness.tiny_task(kerabert.BertClassifier, num_classes=2)
+    records = {"sentence1": ["good movie", "bad movie", "a good cat", "bad dog"] * 9,
+               "sentence2": ["the movie", "the cat", "a dog", "the dog"] * 9,
+               "label": np.array([1, 0, 1, 0] * 9)}
+    unbatched = tf.data.Dataset.from_tensor_slices(records)
+    features = ("sentence1", "sentence2")
+    with caplog.at_level("WARNING", logger="kerabert"):
+        history = classifier.fit(unbatched, features=features, epochs=1, verbose=0,
+                                 validation_data=unbatched)
+    notices = [r.getMessage() for r in caplog.records if "single examples" in r.getMessage()]
+    assert notices and "batching it by 32" in notices[0] and ".batch(n)" in notices[0]
+    # 36 records by the default 32: two steps.
+    assert classifier.optimizer.iterations.numpy() == 2 and "val_accuracy" in history.history
+    pairs = classifier.predict((records["sentence1"], records["sentence2"]), verbose=0)
+    by_dataset = classifier.predict(unbatched, features=features, batch_size=5, verbose=0)
+    assert by_dataset.shape == (36, 2)
+    np.testing.assert_allclose(by_dataset, pairs, atol=1e-6)
+
+
+def test_unbatched_text_label_tuples_are_batched():
+    keras.utils.set_random_seed(0)
+    classifier = harness.tiny_task(kerabert.BertClassifier, num_classes=2)
+    texts, labels = harness.sentiment_data(5)
+    unbatched = tf.data.Dataset.from_tensor_slices((texts, labels))
+    assert unbatched.element_spec[0].shape.rank == 0
+    classifier.fit(unbatched, batch_size=4, epochs=1, verbose=0)
+    # 20 examples by the given batch_size 4: five steps.
+    assert classifier.optimizer.iterations.numpy() == 5
+    logits = classifier.predict(texts, verbose=0)
+    result = classifier.evaluate(unbatched, verbose=0, return_dict=True)
+    expected = keras.losses.SparseCategoricalCrossentropy(from_logits=True)(labels, logits)
+    np.testing.assert_allclose(result["loss"], float(expected), rtol=1e-5)
