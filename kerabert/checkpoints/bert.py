@@ -32,6 +32,7 @@ from kerabert.presets import weight_map
 from kerabert.presets.errors import CheckpointMismatchError
 from kerabert.presets.errors import caller_stacklevel
 from kerabert.presets.registry import Preset
+from kerabert.tasks import classifier as classifier_labels
 from kerabert.tasks.bert_classifier import BertClassifier
 from kerabert.tasks.bert_pretrainer import BertPretrainer
 from kerabert.tasks.bert_question_answerer import BertQuestionAnswerer
@@ -181,7 +182,9 @@ def head_config(checkpoint, task_kind):
         if task_kind == "classifier":
             labels = checkpoint.config.get("id2label")
             return {"num_classes": len(labels) if labels
-                    else checkpoint.config.get("num_labels", 2)}
+                    else checkpoint.config.get("num_labels", 2),
+                    "label_names": classifier_labels.label_names_from_transformers(
+                        checkpoint.config)}
         return {}
     if layout(checkpoint) != weights.TF1 or task_kind not in weights.TASK_KINDS:
         return None  # Model Garden heads are not converted
@@ -435,8 +438,7 @@ def transformers_head_config(task):
             warnings.warn("This BertClassifier outputs softmax probabilities; the exported "
                           "BertForSequenceClassification outputs the logits before the softmax.",
                           stacklevel=3)
-        labels = {str(i): f"LABEL_{i}" for i in range(task.num_classes)}
-        return {"id2label": labels, "label2id": {v: int(k) for k, v in labels.items()},
+        return {**classifier_labels.transformers_labels(task),
                 "classifier_dropout": task.dropout,
                 "problem_type": ("regression" if task.is_regressor
                                  else "single_label_classification")}
