@@ -49,6 +49,11 @@ class QuestionAnswerer(Task):
     def _uses_python_pipeline(self, x):
         return isinstance(x, (squad.SquadData, tf.data.Dataset))
 
+    def _checked_data(self, x, y, sample_weight, method):
+        if isinstance(x, squad.SquadData):
+            return x, y, sample_weight  # examples, each with its answer, not texts
+        return super()._checked_data(x, y, sample_weight, method)
+
     def _x_description(self):
         return ("a kerabert.squad.SquadData (kerabert.squad.read_squad(path)), a dict of packed "
                 "windows, or a tf.data.Dataset of them")
