@@ -424,6 +424,12 @@ def model_card(obj, repo_id, metrics=None, base_model=None):
         "", "## Usage", "", "```python", "import kerabert", "",
         f'model = kerabert.{class_name}.from_preset("hf://{repo_id}")', "```", "",
     ]
+    label_names = getattr(obj, "label_names", None)
+    if label_names:
+        lines += ["## Labels", "", "| class id | label |", "|---|---|"]
+        escaped = [name.replace("|", "\\|") for name in label_names]  # a bare "|" would end the cell
+        lines += [f"| {i} | {name} |" for i, name in enumerate(escaped)]
+        lines += ["", "`model.predict_labels(texts)` returns these names.", ""]
     if metrics:
         lines += ["## Metrics", "", "| metric | value |", "|---|---|"]
         lines += [f"| {name} | {value} |" for name, value in metrics.items()]

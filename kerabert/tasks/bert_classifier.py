@@ -6,6 +6,7 @@ from kerabert.backbones.bert_backbone import BertBackbone
 from kerabert.preprocessors.bert_preprocessor import BertPreprocessor
 from kerabert.tasks.classifier import Classifier
 from kerabert.tasks.classifier import check_head
+from kerabert.tasks.classifier import check_label_names
 
 
 @keras.saving.register_keras_serializable(package="kerabert")
@@ -21,6 +22,9 @@ class BertClassifier(Classifier):
         backbone's hidden dropout, 0.1).
       activation: None (logits, the default) or "softmax".
       compile: compile with the default recipe (`compile()`), as keras-hub does.
+      label_names: list of str, one name per class in class-id order (sets
+        `num_classes` when that is left out): `fit` / `evaluate` then take
+        the names as labels, and `predict_labels` returns them.
 
     Inputs: raw strings / string pairs with a preprocessor, otherwise the dict
     `token_ids`, `segment_ids`, `padding_mask` (B, L) int32.
@@ -38,8 +42,9 @@ class BertClassifier(Classifier):
     backbone_cls = BertBackbone
     preprocessor_cls = BertPreprocessor
 
-    def __init__(self, backbone, num_classes, preprocessor=None, dropout=0.1,
-                 activation=None, compile=True, **kwargs):
+    def __init__(self, backbone, num_classes=None, preprocessor=None, dropout=0.1,
+                 activation=None, compile=True, label_names=None, **kwargs):
+        num_classes, label_names = check_label_names(label_names, num_classes)
         check_head(num_classes, activation)
         # === Layers ===
         self.output_dropout = keras.layers.Dropout(
@@ -60,6 +65,7 @@ class BertClassifier(Classifier):
 
         # === Config ===
         self.num_classes = num_classes
+        self.label_names = label_names
         self.dropout = dropout
         self.activation = activation
         if compile:
@@ -68,5 +74,6 @@ class BertClassifier(Classifier):
     def get_config(self):
         config = super().get_config()
         config.update({"num_classes": self.num_classes, "dropout": self.dropout,
-                       "activation": self.activation})
+                       "activation": self.activation,
+                       "label_names": None if self.label_names is None else list(self.label_names)})
         return config

@@ -8,6 +8,23 @@ from kerabert.data import squad
 from kerabert.tasks.task import Task
 
 
+def _check_answer_argument(name, value):
+    """`answer()`'s question and context: a string, or a list of strings."""
+    if isinstance(value, str):
+        return
+    if isinstance(value, (list, tuple, np.ndarray)) and len(value):
+        bad = next((i for i, s in enumerate(value) if not isinstance(s, str)), None)
+        if bad is None:
+            return
+        got = f"a list whose item {bad} is {type(value[bad]).__name__}"
+    elif isinstance(value, (list, tuple, np.ndarray)):
+        got = "an empty list"
+    else:
+        got = "None" if value is None else f"a {type(value).__name__}"
+    raise TypeError(f"answer() got {name}={got}: {name} takes a string, or a non-empty list "
+                    "of strings (as many questions as contexts).")
+
+
 class QuestionAnswerer(Task):
     """A task trained on SQuAD windows: `fit` / `evaluate` take a
     `kerabert.squad.SquadData` (or a `tf.data.Dataset` of packed windows).
@@ -31,6 +48,15 @@ class QuestionAnswerer(Task):
 
     def _uses_python_pipeline(self, x):
         return isinstance(x, (squad.SquadData, tf.data.Dataset))
+
+    def _checked_data(self, x, y, sample_weight, method):
+        if isinstance(x, squad.SquadData):
+            return x, y, sample_weight  # examples, each with its answer, not texts
+        return super()._checked_data(x, y, sample_weight, method)
+
+    def _x_description(self):
+        return ("a kerabert.squad.SquadData (kerabert.squad.read_squad(path)), a dict of packed "
+                "windows, or a tf.data.Dataset of them")
 
     def _to_dataset(self, x, y=None, sample_weight=None, batch_size=None, shuffle=False,
                     drop_remainder=False):
@@ -134,6 +160,8 @@ class QuestionAnswerer(Task):
         list) was asked, the contexts as a list, and their `QAFeatures`.
         """
         preprocessor = self._require_preprocessor()
+        _check_answer_argument("question", question)
+        _check_answer_argument("context", context)
         single = isinstance(question, str)
         questions = [question] if single else list(question)
         contexts = [context] if isinstance(context, str) else list(context)

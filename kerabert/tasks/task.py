@@ -136,6 +136,28 @@ def _check_texts(x):
         check_encodable(column, "The task")
 
 
+def _rows_of(x):
+    """How many examples raw texts or packed arrays held in Python hold (the
+    length of their first column), or None for anything else (a dataset, a
+    `SquadData`, a generator)."""
+    column = x
+    while isinstance(column, (tuple, dict)) and column:
+        column = next(iter(column.values())) if isinstance(column, dict) else column[0]
+    if isinstance(column, (list, np.ndarray, tf.Tensor)) and np.ndim(column) > 0:
+        return len(column)
+    return None
+
+
+def _label_columns(value):
+    """The per-example columns of labels or sample weights: one array or list,
+    or the values of a tuple or dict of them (a task with several outputs)."""
+    if isinstance(value, dict):
+        return list(value.values())
+    if isinstance(value, tuple):
+        return list(value)
+    return [value]
+
+
 def select_features(x, y, features, label="label"):
     """Records with named columns (tfds-style dict elements, or a dict of
     columns) -> `(text or (text_a, text_b), label)`, what a task's
@@ -337,6 +359,62 @@ class TaskMixin:
         from kerabert import serving
 
         return serving.export_task(self, filepath, verbose=bool(verbose), **kwargs)
+
+    # --- checks of the data, before anything is traced -------------------------
+
+    def _x_description(self):
+        """What `fit` / `evaluate` / `predict` take as `x`, for error messages."""
+        if self.preprocessor is not None:
+            return ("a string, a list of strings, a pair (tuple) of two lists of strings, or a "
+                    "tf.data.Dataset of them")
+        return "a dict of packed inputs (token_ids, segment_ids, ...) or a tf.data.Dataset"
+
+    def _require_x(self, x, method):
+        if x is None:
+            raise TypeError(f"{method} got x=None: x takes {self._x_description()}.")
+
+    def _check_labels(self, y, rows, method):
+        """Labels held in Python -> the labels to train on (a classifier maps
+        names to class ids); raises a clear error on labels the loss cannot
+        take. `rows`: the number of examples, None when unknown. The base
+        task takes them as they are."""
+        return y
+
+    def _check_dataset_labels(self, dataset, method):
+        """A `tf.data.Dataset` of `(x, y[, sample_weight])` -> the same with
+        the labels checked (or mapped) in the graph. The base task keeps it."""
+        return dataset
+
+    def _checked_data(self, x, y, sample_weight, method):
+        """`(x, y, sample_weight)` of `fit` / `evaluate`, checked before any
+        tracing: labels and sample weights as long as the texts, and the
+        task's own label checks (`_check_labels`, `_check_dataset_labels`)."""
+        self._require_x(x, method)
+        if isinstance(x, tf.data.Dataset):
+            return (self._check_dataset_labels(x, method) if y is None else x), y, sample_weight
+        if _is_one_example(x):
+            x, y, sample_weight = _batch_of_one(x, y, sample_weight)
+        if self.preprocessor is not None:
+            _check_texts(x)
+        rows = _rows_of(x)
+        row = "text" if self.preprocessor is not None else "input row"
+        for name, value in (("label", y), ("sample weight", sample_weight)):
+            if rows is None or value is None:
+                continue
+            for column in _label_columns(value):
+                count = _rows_of(column)
+                if count is not None and count != rows:
+                    raise ValueError(f"{method} got {rows} {row}s and {count} {name}s: pass "
+                                     f"one {name} per {row}.")
+        return x, self._check_labels(y, rows, method), sample_weight
+
+    def _checked_validation_data(self, validation_data):
+        if isinstance(validation_data, tf.data.Dataset):
+            return self._check_dataset_labels(validation_data, "fit(validation_data=...)")
+        if isinstance(validation_data, tuple) and len(validation_data) in (2, 3):
+            return self._checked_data(*keras.utils.unpack_x_y_sample_weight(
+                tuple(validation_data)), "fit(validation_data=...)")
+        return validation_data
 
     # --- compile / fit ---------------------------------------------------------
 
@@ -631,6 +709,9 @@ class TaskMixin:
                 validation_data = select_features(validation_data, None, features, label)
                 validation_data = (validation_data if validation_data[1] is not None
                                    else validation_data[0])
+        x, y, sample_weight = self._checked_data(x, y, sample_weight, "fit()")
+        if validation_data is not None:
+            validation_data = self._checked_validation_data(validation_data)
         seeded = getattr(self.preprocessor, "takes_seed", False)
         if static_shapes or self._uses_python_pipeline(x):
             dataset = self._to_dataset(x, y, sample_weight, batch_size, shuffle=shuffle,
@@ -671,6 +752,8 @@ class TaskMixin:
                  label="label", **kwargs):
         if features is not None:
             x, y = select_features(x, y, features, label)
+        if not kwargs.get("_use_cached_eval_dataset"):
+            x, y, sample_weight = self._checked_data(x, y, sample_weight, "evaluate()")
         # Keras' fit calls evaluate on the validation data it was given, which
         # fit has already preprocessed.
         if self._uses_python_pipeline(x) and not kwargs.get("_use_cached_eval_dataset"):
@@ -690,6 +773,7 @@ class TaskMixin:
         """
         if features is not None:
             x, _ = select_features(x, None, features)
+        self._require_x(x, "predict()")
         if static_shapes:
             dataset, count = self._padded_batches(x, batch_size or 32)
             self._require_static_shapes(dataset, "predict")

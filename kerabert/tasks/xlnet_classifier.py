@@ -6,6 +6,7 @@ from kerabert.backbones.xlnet_backbone import XLNetBackbone
 from kerabert.preprocessors.xlnet_preprocessor import XLNetPreprocessor
 from kerabert.tasks.classifier import Classifier
 from kerabert.tasks.classifier import check_head
+from kerabert.tasks.classifier import check_label_names
 
 SUMMARY_TYPES = ("last", "first")
 
@@ -38,6 +39,9 @@ class XLNetClassifier(Classifier):
       dropout: float, after the summary (HF `summary_last_dropout`, 0.1).
       activation: None (logits) or "softmax".
       compile: compile with the default recipe (`compile()`).
+      label_names: list of str, one name per class in class-id order (sets
+        `num_classes` when that is left out): `fit` / `evaluate` then take
+        the names as labels, and `predict_labels` returns them.
 
     Inputs: raw strings / string pairs with a preprocessor, otherwise the dict
     `token_ids`, `segment_ids`, `padding_mask` (B, L) int32 (1 = real token).
@@ -55,8 +59,9 @@ class XLNetClassifier(Classifier):
     # The query stream's input embedding is only used by pretraining.
     unused_weights = ("mask_embedding",)
 
-    def __init__(self, backbone, num_classes, preprocessor=None, summary_type="last",
-                 dropout=0.1, activation=None, compile=True, **kwargs):
+    def __init__(self, backbone, num_classes=None, preprocessor=None, summary_type="last",
+                 dropout=0.1, activation=None, compile=True, label_names=None, **kwargs):
+        num_classes, label_names = check_label_names(label_names, num_classes)
         check_head(num_classes, activation)
         if summary_type not in SUMMARY_TYPES:
             raise ValueError(f"summary_type must be one of {SUMMARY_TYPES}, got {summary_type!r}.")
@@ -83,6 +88,7 @@ class XLNetClassifier(Classifier):
 
         # === Config ===
         self.num_classes = num_classes
+        self.label_names = label_names
         self.summary_type = summary_type
         self.dropout = dropout
         self.activation = activation
@@ -92,5 +98,6 @@ class XLNetClassifier(Classifier):
     def get_config(self):
         config = super().get_config()
         config.update({"num_classes": self.num_classes, "summary_type": self.summary_type,
-                       "dropout": self.dropout, "activation": self.activation})
+                       "dropout": self.dropout, "activation": self.activation,
+                       "label_names": None if self.label_names is None else list(self.label_names)})
         return config

@@ -338,3 +338,23 @@ def test_push_xlnet_question_answerer_then_load(fake_hub, tmp_path):
     question, context = "Who paid?", "In 1990, the boy paid 3,500 yen."
     assert loaded.answer(question=question, context=context) == qa.answer(question=question,
                                                                            context=context)
+
+
+def test_misspelt_builtin_names_and_aliases_get_suggestions():
+    with pytest.raises(FileNotFoundError, match="Did you mean 'bert_base_en_uncased'"):
+        kerabert.BertClassifier.from_preset("bert_base_en_uncasd", num_classes=2)
+    # keras-hub's name of a built-in checkpoint is an alias, suggested as well.
+    with pytest.raises(FileNotFoundError, match="'bert_base_multi'"):
+        kerabert.BertBackbone.from_preset("bert_base_mutli")
+
+
+def test_model_card_lists_the_label_names():
+    from tests import harness
+
+    named = harness.tiny_task(kerabert.BertClassifier, num_classes=None,
+                              label_names=["neg", "pos|mixed"])
+    card = hub.model_card(named, "alice/named")
+    assert _front_matter(card)["pipeline_tag"] == "text-classification"
+    assert "## Labels" in card
+    assert "| 0 | neg |" in card and "| 1 | pos\\|mixed |" in card
+    assert "## Labels" not in hub.model_card(harness.tiny_task(kerabert.BertClassifier), "a/b")

@@ -101,3 +101,47 @@ def test_corrupt_kerabert_weights(hf_bert_dir, tmp_path):
     (target / "model.weights.h5").write_bytes(b"not hdf5")
     with pytest.raises(ValueError, match="not a readable HDF5"):
         kerabert.BertBackbone.from_preset(str(target))
+
+
+# --- tokenizer assets stay inside the preset folder ------------------------------
+
+def _saved_preset(cls, folder):
+    from tests import harness
+
+    task = harness.tiny_task(cls, num_classes=2)
+    task.save_to_preset(folder)
+    return task
+
+
+def _point_tokenizer_at(folder, key, value):
+    path = os.path.join(folder, "tokenizer.json")
+    with open(path) as f:
+        config = json.load(f)
+    config["config"][key] = value
+    with open(path, "w") as f:
+        json.dump(config, f)
+
+
+@pytest.mark.parametrize("cls, key", [(kerabert.BertClassifier, "vocabulary"),
+                                      (kerabert.XLNetClassifier, "proto")])
+def test_tokenizer_assets_outside_the_folder_are_refused(cls, key, tmp_path):
+    folder = str(tmp_path / "preset")
+    task = _saved_preset(cls, folder)
+    outside = tmp_path / "outside.txt"
+    shutil.copy(os.path.join(folder, "assets", "tokenizer", os.listdir(
+        os.path.join(folder, "assets", "tokenizer"))[0]), outside)
+    for value in ("../../etc/passwd", "assets/../../outside.txt", str(outside), "/etc/passwd"):
+        _point_tokenizer_at(folder, key, value)
+        with pytest.raises(ValueError, match=f"names its {key} file .* outside the preset "
+                                             "folder"):
+            cls.from_preset(folder)
+        with pytest.raises(ValueError, match="outside the preset folder"):
+            cls.preprocessor_cls.tokenizer_cls.from_preset(folder)
+    # A file named inside the folder is read from there (the folder is the base).
+    asset = os.listdir(os.path.join(folder, "assets", "tokenizer"))[0]
+    os.rename(os.path.join(folder, "assets", "tokenizer", asset), os.path.join(folder, "mine"))
+    _point_tokenizer_at(folder, key, "mine")
+    again = cls.from_preset(folder)
+    texts = ["the quick brown fox", "a good movie"]
+    np.testing.assert_array_equal(again.preprocessor(texts)["token_ids"],
+                                  task.preprocessor(texts)["token_ids"])

@@ -22,6 +22,7 @@ from kerabert.presets import transformers_export
 from kerabert.presets.errors import CheckpointMismatchError
 from kerabert.presets.errors import caller_stacklevel
 from kerabert.presets.formats import HUGGINGFACE
+from kerabert.tasks import classifier as classifier_labels
 
 # transformers architectures -> the kerabert task kind whose head they carry.
 ARCHITECTURES = {
@@ -66,7 +67,8 @@ def head_config(checkpoint, task_kind):
         return None
     if task_kind == "classifier":
         labels = checkpoint.config.get("id2label")
-        return {"num_classes": len(labels) if labels else checkpoint.config.get("num_labels", 2)}
+        return {"num_classes": len(labels) if labels else checkpoint.config.get("num_labels", 2),
+                "label_names": classifier_labels.label_names_from_transformers(checkpoint.config)}
     return {}
 
 
@@ -188,8 +190,7 @@ def transformers_head_config(task):
             warnings.warn("This BertClassifier outputs softmax probabilities; the exported "
                           "BertForSequenceClassification outputs the logits before the softmax.",
                           stacklevel=caller_stacklevel())
-        labels = {str(i): f"LABEL_{i}" for i in range(task.num_classes)}
-        return {"id2label": labels, "label2id": {v: int(k) for k, v in labels.items()},
+        return {**classifier_labels.transformers_labels(task),
                 "classifier_dropout": task.dropout,
                 "problem_type": ("regression" if task.is_regressor
                                  else "single_label_classification")}

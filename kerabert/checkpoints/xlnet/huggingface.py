@@ -19,6 +19,7 @@ from kerabert.presets import files
 from kerabert.presets import transformers_export
 from kerabert.presets.errors import caller_stacklevel
 from kerabert.presets.formats import HUGGINGFACE
+from kerabert.tasks import classifier as classifier_labels
 
 ARCHITECTURES = {
     "XLNetForSequenceClassification": "classifier",
@@ -71,6 +72,7 @@ def head_config(checkpoint, task_kind):
                 "kerabert's XLNetClassifier summarises the 'last' (reference) or 'first' token.")
         labels = config.get("id2label")
         return {"num_classes": len(labels) if labels else config.get("num_labels", 2),
+                "label_names": classifier_labels.label_names_from_transformers(config),
                 "summary_type": config.get("summary_type", "last"),
                 "dropout": config.get("summary_last_dropout", 0.1)}
     if task_kind == "question_answerer":
@@ -191,8 +193,7 @@ def transformers_head_config(task):
             warnings.warn("This XLNetClassifier outputs softmax probabilities; the exported "
                           "XLNetForSequenceClassification outputs the logits before the "
                           "softmax.", stacklevel=caller_stacklevel())
-        labels = {str(i): f"LABEL_{i}" for i in range(task.num_classes)}
-        return {"id2label": labels, "label2id": {v: int(k) for k, v in labels.items()},
+        return {**classifier_labels.transformers_labels(task),
                 "summary_type": task.summary_type, "summary_last_dropout": task.dropout,
                 "problem_type": ("regression" if task.is_regressor
                                  else "single_label_classification")}

@@ -33,6 +33,8 @@ TASK_WEIGHTS_FILE = "task.weights.h5"
 METADATA_FILE = "metadata.json"
 TOKENIZER_ASSET_DIR = os.path.join("assets", "tokenizer")
 REGISTERED_PREFIX = "kerabert>"
+# Tokenizer constructor arguments that name an asset file.
+ASSET_KEYS = ("vocabulary", "proto")
 
 
 def read_json(folder, name):
@@ -121,10 +123,41 @@ class KerabertPreset:
         return self._config(TOKENIZER_CONFIG_FILE)[0]
 
     def tokenizer(self, tokenizer_cls, **overrides):
+        """The saved tokenizer, its assets read from `assets/tokenizer/`, or
+        from the file its config names, which must lie inside the folder."""
         found, config = self._config(TOKENIZER_CONFIG_FILE)
+        config, named = self._confined_assets(dict(config))
         tokenizer = found.from_config({**config, **overrides})
-        tokenizer.load_assets(os.path.join(self.folder, TOKENIZER_ASSET_DIR))
+        if not named:
+            tokenizer.load_assets(os.path.join(self.folder, TOKENIZER_ASSET_DIR))
         return tokenizer
+
+    def _confined_assets(self, config):
+        """`(config, whether it names an asset)`, with each asset file it names
+        (`vocabulary`, `proto`) resolved against the preset folder. A name that
+        leads out of the folder is refused: a downloaded preset must not make
+        kerabert read other files of the machine. The check is on the path as
+        written, not on where symlinks lead, as the files of a preset in the
+        Hugging Face cache are symlinks into its blob store."""
+        named = False
+        folder = os.path.abspath(self.folder)
+        for key in ASSET_KEYS:
+            value = config.get(key)
+            if value is None:
+                continue
+            named = True
+            if not isinstance(value, (str, os.PathLike)):
+                continue  # the asset itself (a list of tokens), not a file
+            path = os.fspath(value)
+            target = os.path.normpath(os.path.join(folder, path))
+            if os.path.isabs(path) or os.path.commonpath([folder, target]) != folder:
+                raise ValueError(
+                    f"{os.path.join(self.folder, TOKENIZER_CONFIG_FILE)} names its {key} file "
+                    f"{path!r}, which is outside the preset folder: kerabert reads a preset's "
+                    "tokenizer assets only from inside it. Put the file in the folder (or in "
+                    f"{TOKENIZER_ASSET_DIR}/ with {key}: null, as save_to_preset writes it).")
+            config[key] = target
+        return config, named
 
     def preprocessor_config(self):
         """(class, config without the tokenizer) of the saved preprocessor, or None."""
