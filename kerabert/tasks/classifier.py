@@ -223,7 +223,7 @@ class Classifier(Task):
             return dataset  # one-hot or soft targets
         if label_spec.dtype == tf.string:
             if self.is_regressor:
-                raise TypeError(f"The dataset's labels are strings, but a regressor "
+                raise TypeError("The dataset's labels are strings, but a regressor "
                                 "(num_classes=1) takes float scores.")
             if not self.label_names:
                 raise ValueError(

@@ -78,7 +78,8 @@ def keras_hub_model(backbone, task=None, tokenizer=None):
     """keras-hub's `XLNetBackbone` of `backbone`'s size, its weights still
     fresh; keras-hub has no XLNet task or tokenizer.
 
-    Returns `(model, None, differences, left_out)` (see the BERT family's `keras_hub_model`). keras-hub's
+    Returns `(model, None, differences, left_out)` (see the BERT family's
+    `keras_hub_model`). keras-hub's
     XLNet is bidirectional without clamping or `bi_data`, with LayerNorm
     epsilon 1e-12 and a Keras activation name ("gelu" is the exact form).
     """
