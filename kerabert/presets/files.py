@@ -15,7 +15,8 @@ import shutil
 import tempfile
 import uuid
 
-# The schemes `hub.resolve_preset` downloads itself; not filesystems.
+# The schemes `resolve.resolve_preset` downloads itself (its `SCHEMES`; a test
+# checks that the two agree); not filesystems.
 HUB_SCHEMES = ("hf://", "kaggle://")
 
 

@@ -1,36 +1,27 @@
-"""Presets on the Hugging Face Hub: resolving preset names to local folders, and
-`push_to_hub`.
+"""Presets on the Hugging Face Hub: downloading `hf://owner/repo[@revision]`
+handles and built-in names into `huggingface_hub`'s cache, and `push_to_hub`
+(see `resolve.py` for how a preset argument finds its way here).
 
-`resolve_preset` accepts
-  - a local folder (a kerabert preset or a Hugging Face model folder), or one
-    on a `tf.io.gfile` filesystem (`gs://bucket/preset`), copied locally first;
-  - `hf://owner/repo[@revision]`: downloaded with `huggingface_hub` into its cache;
-  - `kaggle://owner/model/framework/variation[/version]`: a keras-hub preset on
-    Kaggle Models, downloaded with `kagglehub` (see `kaggle.py`);
-  - a built-in name (`kerabert.list_presets()`, e.g. "bert_base_en_uncased"),
-    or keras-hub's name of the same checkpoint ("bert_base_en" is
-    "bert_base_en_cased", downloaded from the Hugging Face Hub); keras-hub's
-    other presets ("bert_tiny_en_uncased_sst2", "all_minilm_l6_v2_en") come
-    from Kaggle, through the installed keras-hub's preset table.
-
-Only the files kerabert reads are downloaded. With `HF_HUB_OFFLINE=1`, or when
-the Hub cannot be reached, the cache is used; if the files are not there the
-call fails at once, naming the missing files. Requests to the Hub time out after
+Only the files kerabert reads are downloaded: their names come from the
+format modules (`KerabertPreset`, `HuggingFaceCheckpoint`, `TFCheckpoint`) and
+the families' registry entries. With `HF_HUB_OFFLINE=1`, or when the Hub
+cannot be reached, the cache is used; if the files are not there the call
+fails at once, naming the missing files. Requests to the Hub time out after
 `KERABERT_HUB_TIMEOUT` seconds (default 10); `HF_ENDPOINT` is read at call time.
 
 Only `HfApi.model_info`, `snapshot_download`, `create_repo` and `upload_folder`
 are used, which behave the same in huggingface_hub 0.34+ and 1.x.
 """
 
-import difflib
 import json
 import logging
 import os
 import re
 import tempfile
 
-from kerabert.presets import files
 from kerabert.presets import registry
+from kerabert.presets.formats import huggingface_checkpoint
+from kerabert.presets.formats import tf_checkpoint
 
 logger = logging.getLogger(__name__)
 
@@ -38,32 +29,23 @@ HF_SCHEME = "hf://"
 DEFAULT_TIMEOUT = 10.0
 _REPO_ID = re.compile(r"^(?:[A-Za-z0-9][\w.-]*/)?[A-Za-z0-9][\w.-]*$")
 _TOKEN_LIKE = re.compile(r"hf_[A-Za-z0-9]{8,}")
-_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*$")  # the shape of preset names (no paths)
 
-# Files kerabert reads from a repository. A kerabert preset repo is recognised by
-# its metadata.json / model.weights.h5; anything else is read as a Hugging Face
-# model folder, of which one weights format is fetched (safetensors first).
-KERABERT_FILES = ("config.json", "metadata.json", "model.weights.h5", "task.weights.h5",
-                  "tokenizer.json", "preprocessor.json", "task.json", "assets/*")
-HF_CONFIG_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json",
-                   "special_tokens_map.json")
-HF_WEIGHTS = (
-    ("model.safetensors",),
-    ("model.safetensors.index.json", "model-*.safetensors"),
-    ("pytorch_model.bin",),
-    ("pytorch_model.bin.index.json", "pytorch_model-*.bin"),
-)
-# Original TF1 / Model Garden checkpoints uploaded as-is: a family's config,
-# `<prefix>.index` + data, and maybe a `checkpoint` state file.
-TF_CHECKPOINT_FILES = ("*.index", "*.data-*", "checkpoint")
+
+
+def _kerabert_files():
+    """(every file pattern of a kerabert preset, the files that mark one)."""
+    from kerabert.presets.formats import kerabert_preset
+
+    return kerabert_preset.HUB_FILES, kerabert_preset.MARKER_FILES
 
 
 def _hf_files():
     """The config and vocabulary files of a Hugging Face folder, every family's."""
-    return (*HF_CONFIG_FILES, *(name for f in registry.families() for name in f.tokenizer_files))
+    return (*huggingface_checkpoint.HUB_CONFIG_FILES,
+            *(name for f in registry.families() for name in f.tokenizer_files))
 
 
-def _vocabulary_files(family=None):
+def vocabulary_files(family=None):
     """The vocabulary file a Hugging Face folder of `family` has ("vocab.txt"),
     or, with no family, every family's choice ("vocab.txt or spiece.model")."""
     if family is not None:
@@ -73,7 +55,7 @@ def _vocabulary_files(family=None):
 
 
 def _tf_checkpoint_files():
-    return (*registry.tf_config_files(), *TF_CHECKPOINT_FILES)
+    return (*registry.tf_config_files(), *tf_checkpoint.HUB_CHECKPOINT_FILES)
 
 PIPELINE_TAGS = {
     None: "feature-extraction",
@@ -191,58 +173,24 @@ def parse_hf_handle(handle):
     return repo_id, revision or None
 
 
-def resolve_preset(preset):
-    """Returns a local folder for `preset` (a folder, `hf://...`, `kaggle://...`
-    or a built-in name)."""
-    from kerabert.presets import kaggle
-
-    text = os.fspath(preset)
-    if text.startswith(HF_SCHEME):
-        repo_id, revision = parse_hf_handle(text)
-        return download(repo_id, revision, label=text)
-    if text.startswith(kaggle.SCHEME):
-        return kaggle.download(text)
-    if files.is_remote(text):  # gs://, s3://, ram://: copied to a local temporary folder
-        return files.download_folder(text)
-    path = os.path.expanduser(text)
-    if os.path.isdir(path):
-        return path
-    if os.path.exists(path):
-        raise NotADirectoryError(
-            f"Preset {text!r} is a file; a preset is a folder (a kerabert preset "
-            "written by save_to_preset, or a Hugging Face model folder).")
-    entry = registry.get(text)
-    if entry is not None:
-        return download(entry.hf_repo, None, label=f"{text} ({entry.hf_repo})",
-                        family=entry.family)
-    keras_hub_presets = registry.keras_hub_presets() if _NAME.match(text) else {}
-    if text in keras_hub_presets:
-        return kaggle.download(keras_hub_presets[text])
-    hints = []
-    names = dict.fromkeys(registry.preset_names(aliases=True) + list(keras_hub_presets))
-    close = difflib.get_close_matches(text, list(names), n=3)
-    if close:
-        hints.append(f"Did you mean {' or '.join(repr(c) for c in close)}?")
-    if _REPO_ID.match(text) and "/" in text:
-        hints.append(f"To download it from the Hugging Face Hub, write 'hf://{text}'.")
-    raise FileNotFoundError(
-        f"Preset {text!r} was not found: no such folder and not a built-in preset name. "
-        "Pass the path of a kerabert preset folder (written by save_to_preset) or of a "
-        f"Hugging Face model folder (config.json + model.safetensors + {_vocabulary_files()}), "
-        "'hf://owner/repo', 'kaggle://owner/model/framework/variation', or a name from "
-        "kerabert.list_presets(). " + " ".join(hints))
+def download_handle(handle):
+    """The local folder of an `hf://owner/repo[@revision]` handle."""
+    repo_id, revision = parse_hf_handle(handle)
+    return download(repo_id, revision, label=handle)
 
 
 def select_files(repo_files):
     """The patterns of the repository files kerabert needs, given its file list."""
+    kerabert_files, markers = _kerabert_files()
+    weight_groups = huggingface_checkpoint.HUB_WEIGHT_GROUPS
     names = set(repo_files)
     if not names:  # the Hub did not list the files: take every format kerabert reads
-        return (list(KERABERT_FILES) + list(_hf_files()) + [p for g in HF_WEIGHTS for p in g]
+        return (list(kerabert_files) + list(_hf_files()) + [p for g in weight_groups for p in g]
                 + list(_tf_checkpoint_files()))
-    if {"metadata.json", "model.weights.h5"} & names:
-        return list(KERABERT_FILES)
+    if set(markers) & names:
+        return list(kerabert_files)
     patterns = list(_hf_files())
-    for group in HF_WEIGHTS:
+    for group in weight_groups:
         if group[0] in names:
             return patterns + list(group)
     if any(name.endswith(".index") for name in names):
@@ -258,24 +206,30 @@ def missing_files(folder, family=None, tokenizer=True):
     def has(*names):
         return folder is not None and any(os.path.isfile(os.path.join(folder, n)) for n in names)
 
-    if has("metadata.json", "model.weights.h5"):
-        missing = [n for n in ("config.json", "model.weights.h5") if not has(n)]
+    from kerabert.presets.formats import kerabert_preset as preset
+
+    if has(*preset.MARKER_FILES):
+        missing = [n for n in (preset.CONFIG_FILE, preset.BACKBONE_WEIGHTS_FILE) if not has(n)]
         try:
-            with open(os.path.join(folder, "metadata.json"), encoding="utf-8") as f:
+            with open(os.path.join(folder, preset.METADATA_FILE), encoding="utf-8") as f:
                 classes = json.load(f).get("classes", {})
         except (OSError, ValueError):
             classes = {}
         if "tokenizer" in classes:
-            missing += [n for n in ("tokenizer.json", "assets/tokenizer") if not (
-                has(n) or os.path.isdir(os.path.join(folder, n)))]
+            missing += [n for n in (preset.TOKENIZER_CONFIG_FILE, preset.TOKENIZER_ASSET_DIR)
+                        if not (has(n) or os.path.isdir(os.path.join(folder, n)))]
         if "task" in classes:
-            missing += [n for n in ("task.json", "task.weights.h5") if not has(n)]
+            missing += [n for n in (preset.TASK_CONFIG_FILE, preset.TASK_WEIGHTS_FILE)
+                        if not has(n)]
         return missing
-    missing = [] if has("config.json", *registry.tf_config_files()) else ["config.json"]
-    tf_checkpoint = folder is not None and os.path.isdir(folder) and any(
+    config = huggingface_checkpoint.CONFIG_FILE
+    missing = [] if has(config, *registry.tf_config_files()) else [config]
+    has_checkpoint = folder is not None and os.path.isdir(folder) and any(
         name.endswith(".index") for name in os.listdir(folder))
-    if not (has(*(group[0] for group in HF_WEIGHTS)) or tf_checkpoint):
-        missing.append("model.safetensors (or model.safetensors.index.json, pytorch_model.bin)")
+    if not (has(*(group[0] for group in huggingface_checkpoint.HUB_WEIGHT_GROUPS))
+            or has_checkpoint):
+        first, *others = (group[0] for group in huggingface_checkpoint.HUB_WEIGHT_GROUPS)
+        missing.append(f"{first} (or {', '.join(others)})")
     vocabularies = [name for f in registry.families() for name in f.tokenizer_files]
     if tokenizer and not has(*vocabularies):
         wanted = registry.family(family).tokenizer_files if family else vocabularies
@@ -291,7 +245,7 @@ def _not_available(repo_id, revision, label, reason, folder, family=None):
         f"Cannot load {label}: {reason}, and the model {where} the local Hugging Face "
         f"cache ({_cache_dir()}). Missing: {', '.join(missing)}. Pass a local folder "
         f"path instead (a folder with config.json, model.safetensors and "
-        f"{_vocabulary_files(family)}, or "
+        f"{vocabulary_files(family)}, or "
         "one written by save_to_preset), or download it where the Hub is reachable "
         f"(`hf download {repo_id}{rev}`); HF_HUB_OFFLINE=1 then uses "
         "the cached copy.")
@@ -376,11 +330,12 @@ def download(repo_id, revision=None, label=None, family=None):
                        f"failed ({_short(error)}).") from None
     except HfHubHTTPError as error:
         raise _download_error(error, repo_id, revision, label) from None
-    if not any(os.path.isfile(os.path.join(folder, name))
-               for name in ("config.json", "bert_config.json", "metadata.json")):
+    configs = (huggingface_checkpoint.CONFIG_FILE, *_kerabert_files()[1],
+               *registry.tf_config_files())
+    if not any(os.path.isfile(os.path.join(folder, name)) for name in configs):
         raise FileNotFoundError(
-            f"{label}: the repository {repo_id} has no checkpoint kerabert reads (no "
-            f"config.json); its files: {sorted(repo_files)[:20]}.")
+            f"{label}: the repository {repo_id} has no checkpoint kerabert reads (none of "
+            f"{', '.join(configs)}); its files: {sorted(repo_files)[:20]}.")
     return folder
 
 

@@ -20,7 +20,7 @@ import os
 import warnings
 
 from kerabert.presets import files
-from kerabert.presets import hub
+from kerabert.presets.resolve import resolve_preset
 from kerabert.presets.errors import caller_stacklevel
 from kerabert.presets.formats.huggingface_checkpoint import HuggingFaceCheckpoint
 from kerabert.presets.formats.kerabert_preset import KerabertPreset
@@ -37,8 +37,8 @@ LOADING_KWARGS = ("load_weights", "ignore_unused_weights")
 
 
 def resolve(preset):
-    """The local folder of `preset` (see `kerabert.presets.hub.resolve_preset`)."""
-    return hub.resolve_preset(preset)
+    """The local folder of `preset` (see `kerabert.presets.resolve`)."""
+    return resolve_preset(preset)
 
 
 def open_source(folder):

@@ -14,6 +14,7 @@ import pytest
 
 import kerabert
 from kerabert.presets import hub
+from kerabert.presets import resolve
 from tests.presets.fake_hub import BAD_TOKEN
 from tests.presets.fake_hub import READ_TOKEN
 from tests.presets.fake_hub import WRITE_TOKEN
@@ -223,15 +224,15 @@ def test_select_files_takes_one_weights_format():
 
 def test_offline_uses_the_cache_and_names_missing_files(fake_hub, hf_bert_dir, monkeypatch):
     fake_hub.add_repo("bob/cached", folder_files(hf_bert_dir[0]))
-    snapshot = hub.resolve_preset("hf://bob/cached")
+    snapshot = resolve.resolve_preset("hf://bob/cached")
     fake_hub.stop()
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    assert hub.resolve_preset("hf://bob/cached") == snapshot
+    assert resolve.resolve_preset("hf://bob/cached") == snapshot
     kerabert.BertBackbone.from_preset("hf://bob/cached")
     os.remove(os.path.join(snapshot, "model.safetensors"))
     os.remove(os.path.join(snapshot, "vocab.txt"))
     with pytest.raises(kerabert.HubError) as error:
-        hub.resolve_preset("hf://bob/cached")
+        resolve.resolve_preset("hf://bob/cached")
     message = str(error.value)
     assert "HF_HUB_OFFLINE" in message and "is incomplete" in message
     missing = message.split("Missing: ")[1].split(". Pass")[0]
@@ -242,9 +243,9 @@ def test_offline_uses_the_cache_and_names_missing_files(fake_hub, hf_bert_dir, m
 
 def test_unreachable_hub_uses_the_cache(fake_hub, hf_bert_dir, monkeypatch):
     fake_hub.add_repo("bob/cached2", folder_files(hf_bert_dir[0]))
-    snapshot = hub.resolve_preset("hf://bob/cached2")
+    snapshot = resolve.resolve_preset("hf://bob/cached2")
     monkeypatch.setenv("HF_ENDPOINT", closed_port_url())
-    assert hub.resolve_preset("hf://bob/cached2") == snapshot
+    assert resolve.resolve_preset("hf://bob/cached2") == snapshot
 
 
 # --- failing fast without the network ---------------------------------------------
@@ -301,24 +302,24 @@ def test_silent_network_times_out(monkeypatch, tmp_path):
 
 def test_local_folder_errors_are_kept(tmp_path):
     with pytest.raises(FileNotFoundError, match="not found"):
-        hub.resolve_preset(str(tmp_path / "nope"))
+        resolve.resolve_preset(str(tmp_path / "nope"))
     (tmp_path / "file").write_text("x")
     with pytest.raises(NotADirectoryError):
-        hub.resolve_preset(str(tmp_path / "file"))
-    assert hub.resolve_preset(str(tmp_path)) == str(tmp_path)
+        resolve.resolve_preset(str(tmp_path / "file"))
+    assert resolve.resolve_preset(str(tmp_path)) == str(tmp_path)
 
 
 def test_name_hints():
     with pytest.raises(FileNotFoundError, match="Did you mean 'bert_base_en_uncased'"):
-        hub.resolve_preset("bert_base_en_uncase")
+        resolve.resolve_preset("bert_base_en_uncase")
     with pytest.raises(FileNotFoundError, match="hf://owner/model"):
-        hub.resolve_preset("owner/model")
+        resolve.resolve_preset("owner/model")
 
 
 @pytest.mark.parametrize("handle", ["hf://", "hf://a/b/c", "hf://a/b@", "hf://a b/c"])
 def test_malformed_handles(handle):
     with pytest.raises(ValueError, match="Malformed Hub handle"):
-        hub.resolve_preset(handle)
+        resolve.resolve_preset(handle)
 
 
 def test_parse_handle():

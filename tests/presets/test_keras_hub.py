@@ -13,6 +13,7 @@ import pytest
 
 import kerabert
 from kerabert.presets import hub
+from kerabert.presets import resolve
 from kerabert.presets import kaggle
 from kerabert.presets import registry
 from tests import harness
@@ -353,7 +354,7 @@ def test_keras_hub_preset_names_resolve(monkeypatch):
     names = keras_hub.models.BertBackbone.presets
     for name in names:
         downloads.clear()
-        hub.resolve_preset(name)
+        resolve.resolve_preset(name)
         entry = registry.get(name)
         if entry is not None:
             assert downloads == [("hf", entry.hf_repo)]
@@ -361,7 +362,7 @@ def test_keras_hub_preset_names_resolve(monkeypatch):
             assert downloads == [("kaggle", names[name]["kaggle_handle"])]
     assert registry.get("bert_tiny_en_uncased_sst2") is None  # a keras-hub fine-tune
     with pytest.raises(FileNotFoundError, match="'bert_base_en'"):
-        hub.resolve_preset("bert_base_ne")
+        resolve.resolve_preset("bert_base_ne")
 
 
 def _cache_with(folder, cache, handle):
@@ -401,7 +402,7 @@ def test_kaggle_unreachable_uses_the_newest_cached_version(hub_classifier, tmp_p
         raise requests.exceptions.ConnectionError("Failed to establish a new connection")
 
     monkeypatch.setattr(kagglehub, "model_download", unreachable)
-    resolved = hub.resolve_preset("kaggle://keras/bert/keras/tiny")
+    resolved = resolve.resolve_preset("kaggle://keras/bert/keras/tiny")
     assert resolved == os.path.join(str(tmp_path / "kagglehub"), "models", "keras", "bert",
                                     "keras", "tiny", "3")
 
@@ -428,11 +429,11 @@ def test_kaggle_offline_error_names_the_missing_files(tmp_path, monkeypatch):
     partial.mkdir(parents=True)
     (partial / "config.json").write_text("{}")
     with pytest.raises(hub.HubError, match=r"Missing: model\.weights\.h5\."):
-        hub.resolve_preset("kaggle://keras/bert/keras/half/1")
+        resolve.resolve_preset("kaggle://keras/bert/keras/half/1")
 
 
 def test_malformed_kaggle_handles_are_explained():
     for handle in ("kaggle://keras/bert", "kaggle://keras/bert/keras/tiny/latest",
                    "kaggle://keras/bert/keras/ti ny"):
         with pytest.raises(ValueError, match="expected kaggle://owner/model/framework/variation"):
-            hub.resolve_preset(handle)
+            resolve.resolve_preset(handle)

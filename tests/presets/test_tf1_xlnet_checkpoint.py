@@ -18,6 +18,7 @@ import kerabert
 from kerabert.presets import loader
 from tests.conftest import save_tiny_hf_xlnet
 from tests.presets import checkpoint_writers
+from tests.presets.fake_hub import folder_files
 
 TEXTS = ["The quick brown fox jumps.", "In 1990, the boy paid 3,500 yen."]
 FOLDER_NAME = "xlnet_cased_L-2_H-16_A-2"
@@ -95,6 +96,18 @@ def test_backbone_matches_transformers(untied):
     _assert_matches(backbone, hf_model, _inputs())
     np.testing.assert_array_equal(backbone.mask_embedding.embeddings.numpy(),
                                   hf_model.mask_emb.detach().numpy().reshape(1, 16))
+
+
+def test_release_on_the_hub_loads_through_hf_handles(untied, fake_hub):
+    """A repository holding the original release (xlnet_config.json, no
+    config.json) is downloaded whole and read as the local folder is."""
+    folder, hf_model, _ = untied
+    fake_hub.add_repo("someone/xlnet-tf1", folder_files(folder))
+    backbone = kerabert.XLNetBackbone.from_preset("hf://someone/xlnet-tf1")
+    _assert_matches(backbone, hf_model, _inputs())
+    tokenizer = kerabert.XLNetTokenizer.from_preset("hf://someone/xlnet-tf1")
+    assert tokenizer.get_vocabulary() == kerabert.XLNetTokenizer.from_preset(
+        folder).get_vocabulary()
 
 
 def test_shared_biases_load_as_shared(tied):

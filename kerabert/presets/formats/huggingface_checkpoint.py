@@ -37,6 +37,16 @@ WEIGHT_FILES = (
     (PYTORCH_FILE, False, pytorch_bin.open_tensors),
     (PYTORCH_INDEX_FILE, True, pytorch_bin.open_tensors),
 )
+# What a download of a transformers folder fetches: its configs (and each
+# family's vocabulary file), and of its weights one group, in this order.
+HUB_CONFIG_FILES = (CONFIG_FILE, "tokenizer.json", "tokenizer_config.json",
+                    "special_tokens_map.json")
+HUB_WEIGHT_GROUPS = (
+    (SAFETENSORS_FILE,),
+    (SAFETENSORS_INDEX_FILE, "model-*.safetensors"),
+    (PYTORCH_FILE,),
+    (PYTORCH_INDEX_FILE, "pytorch_model-*.bin"),
+)
 # Files of other frameworks an export replaces (a stale one could be loaded instead).
 OTHER_WEIGHT_FILES = ("tf_model.h5", "flax_model.msgpack")
 # Legacy LayerNorm parameter names -> today's.

@@ -35,6 +35,11 @@ TOKENIZER_ASSET_DIR = os.path.join("assets", "tokenizer")
 REGISTERED_PREFIX = "kerabert>"
 # Tokenizer constructor arguments that name an asset file.
 ASSET_KEYS = ("vocabulary", "proto")
+# Every file a preset may hold (patterns), for downloading one; a folder listing
+# METADATA_FILE or BACKBONE_WEIGHTS_FILE is a kerabert preset.
+HUB_FILES = (CONFIG_FILE, METADATA_FILE, BACKBONE_WEIGHTS_FILE, TASK_WEIGHTS_FILE,
+             TOKENIZER_CONFIG_FILE, PREPROCESSOR_CONFIG_FILE, TASK_CONFIG_FILE, "assets/*")
+MARKER_FILES = (METADATA_FILE, BACKBONE_WEIGHTS_FILE)
 
 
 def read_json(folder, name):

@@ -102,6 +102,11 @@ def _load_checkpoint(prefix):
             f"{str(error).strip().splitlines()[0]}") from None
 
 
+# What a download of a TF checkpoint fetches besides a family's config:
+# `<prefix>.index` + data, and the `checkpoint` state file.
+HUB_CHECKPOINT_FILES = ("*.index", "*.data-*", "checkpoint")
+
+
 class TFCheckpoint(Checkpoint):
     """A TensorFlow checkpoint folder (see the module docstring)."""
 
