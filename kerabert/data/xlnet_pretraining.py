@@ -385,20 +385,36 @@ def _check_permutation(seq_len, reuse_len, perm_size, num_predict):
 
 def _permuted(dataset, base, permute_fn):
     """`dataset.map(permute_fn)` with each example's factorisation orders a
-    stateless function of (base, epoch, its index), so that a replayed
+    stateless function of (base, pass, its index), so that a replayed
     position (a run resumed by `BackupAndRestore`) draws the same orders.
 
-    The index counts the examples from the start of the iteration (along the
-    whole stream when the dataset repeats); the epoch is the variable of the
-    returned `PreprocessingSeed`, which `XLNetPretrainer.fit` sets when each
-    epoch begins. Returns `(mapped dataset, seed)`."""
+    The index counts the examples from the start of the pass (along the whole
+    stream when the dataset repeats). The pass is read from the `epoch`
+    variable of the returned `PreprocessingSeed` when an iteration starts,
+    which then adds one to it: successive iterations draw new orders, and
+    `XLNetPretrainer.fit` sets it to the epoch when each epoch begins (before
+    Keras starts the epoch's iteration), so epoch e draws the same orders in
+    a resumed fit as in the uninterrupted one. Returns `(dataset, seed)`."""
     # Imported here: kerabert.tasks imports the data modules' users.
     from kerabert.tasks.task import PreprocessingSeed
 
     seed = PreprocessingSeed(base)
-    mapped = dataset.enumerate().map(
-        lambda index, example: permute_fn(example, seed.batch_seed(index)),
-        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    passes = tf.data.Dataset.from_tensors(tf.constant(0, tf.int64)).map(
+        lambda _: seed.epoch.assign_add(1) - 1)
+
+    def one_pass(epoch):
+        start = tf.random.experimental.stateless_fold_in(
+            tf.stack([seed.base.read_value(), tf.constant(0, tf.int64)]), epoch)
+        return dataset.enumerate().map(
+            lambda index, example: permute_fn(
+                example, tf.random.experimental.stateless_fold_in(start, index)),
+            num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+    mapped = passes.flat_map(one_pass)
+    cardinality = int(dataset.cardinality())
+    if cardinality >= 0 or cardinality == tf.data.INFINITE_CARDINALITY:
+        # flat_map hides it; Keras reads it for the epoch's length.
+        mapped = mapped.apply(tf.data.experimental.assert_cardinality(cardinality))
     return mapped, seed
 
 
@@ -421,17 +437,17 @@ def xlnet_pretraining_dataset(file_patterns, tokenizer, batch_size, seq_len=512,
     (`batch_size` is the global batch).
 
     `seed` seeds the A/B splits and span masks (drawn once, in Python) and the
-    factorisation orders, which are stateless: example i of epoch e gets the
+    factorisation orders, which are stateless: example i of pass e gets the
     orders of `fold_in(fold_in([seed, 0], e), i)`, with i counted along the
-    stream when `repeat` (so every pass differs) and from the start of each
-    epoch when `repeat=False`. The returned dataset carries that seed as
-    `dataset.permutation_seed` (a `kerabert.tasks.task.PreprocessingSeed`):
-    `XLNetPretrainer.fit` sets its `epoch` when each epoch begins, and
-    `BackupAndRestore` saves it, so a resumed run draws the orders of the
-    uninterrupted one. A finite dataset iterated outside `fit` draws the same
-    orders on every pass unless `permutation_seed.epoch` is changed; a
-    dataset transformed further no longer carries the attribute (`fit` then
-    leaves the epoch as it is).
+    stream when `repeat` and from the start of each pass when `repeat=False`.
+    The returned dataset carries that seed as `dataset.permutation_seed` (a
+    `kerabert.tasks.task.PreprocessingSeed`); e is its `epoch` variable when
+    an iteration starts, which then counts one up, so every pass draws new
+    orders. `XLNetPretrainer.fit` sets it to the epoch when each epoch begins
+    and `BackupAndRestore` saves the seed, so a resumed run draws the orders
+    of the uninterrupted one. A dataset transformed further no longer carries
+    the attribute: `fit` then leaves the count as it is (new orders every
+    pass, but a restarted process starts again from pass 0).
     """
     perm_size = _check_permutation(seq_len, reuse_len, perm_size, num_predict)
     ids, sent_ids = read_corpus(file_patterns, tokenizer)

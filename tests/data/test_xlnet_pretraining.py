@@ -194,9 +194,9 @@ def _perm_masks(dataset):
 
 
 def test_permutations_are_a_function_of_seed_epoch_and_position(tokenizer, tmp_path):
-    """A finite dataset replays the same orders for the same epoch and draws
-    new ones for another epoch or seed; a repeated one draws new ones on each
-    pass. Masks still follow the reference's block structure."""
+    """Each pass of a finite dataset draws new orders, and a pass replayed
+    (the same seed and pass number) the same ones; another seed others; a
+    repeated dataset new ones along the stream."""
     corpus = tmp_path / "corpus.txt"
     with open(BOTCHAN, encoding="utf-8") as f:
         corpus.write_text("\n".join(f.read().splitlines()[:8]) + "\n", encoding="utf-8")
@@ -207,14 +207,16 @@ def test_permutations_are_a_function_of_seed_epoch_and_position(tokenizer, tmp_p
             num_predict=4, **kwargs)
 
     finite = dataset(repeat=False)
-    first = _perm_masks(finite)
+    first = _perm_masks(finite)  # pass 0
     assert (first[:, :, :8, 8:] == 1).all()  # the reused part never sees the new part
-    np.testing.assert_array_equal(_perm_masks(finite), first)
-    np.testing.assert_array_equal(_perm_masks(dataset(repeat=False)), first)
-    finite.permutation_seed.epoch.assign(1)
-    second = _perm_masks(finite)
+    second = _perm_masks(finite)  # pass 1: new orders
     assert np.mean([(a != b).any() for a, b in zip(first.reshape(-1, 16, 16),
                                                     second.reshape(-1, 16, 16))]) > 0.8
+    finite.permutation_seed.epoch.assign(0)  # a replayed pass ...
+    np.testing.assert_array_equal(_perm_masks(finite), first)
+    np.testing.assert_array_equal(_perm_masks(dataset(repeat=False)), first)  # ... or dataset
+    finite.permutation_seed.epoch.assign(1)
+    np.testing.assert_array_equal(_perm_masks(finite), second)
     other_seed = _perm_masks(dataset(repeat=False, seed=1))
     assert (other_seed != first).any()
     stream = np.stack([x["perm_mask"].numpy() for x, _ in dataset().take(2 * len(first))])
