@@ -73,8 +73,24 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
     of the task's preprocessing seed, the epoch and the batch index (see
     `kerabert.tasks.task.PreprocessingSeed`); the metadata holds that seed,
     so the batches skipped and those trained on are masked as in the
-    uninterrupted run. A backup without this state (an earlier kerabert's)
-    still resumes, with a warning that randomness restarts.
+    uninterrupted run. XLNet pretraining data (`kerabert.data.
+    xlnet_pretraining`) draws its factorisation orders the same way, from
+    the dataset's `permutation_seed`, which `XLNetPretrainer.fit` makes the
+    task's preprocessing seed. A backup without this state (an earlier
+    kerabert's) still resumes, with a warning that randomness restarts.
+
+    Other state: variables a model names in `backup_state_variables`
+    (`XLNetPretrainer`'s Transformer-XL memory), which are not weights, go to
+    `backup-<n>.state.npz` (each replica's value), written and fsynced with
+    the weights before the commit and restored with them; so XLNet
+    pretraining on a finite dataset (`xlnet_pretraining_dataset(...,
+    repeat=False)`, or `read_xlnet_tfrecords(..., repeat=False)` with a
+    `seed` or `shuffle_files=False`) resumes mid-epoch to the uninterrupted
+    run's weights and memory. Not exact with `steps_per_epoch` over an
+    infinite stream (`repeat=True`): the restarted `fit` reads the stream,
+    and numbers its examples, from the beginning, so it trains on other
+    examples with other orders than the uninterrupted run did (which a
+    resume from an epoch-end backup shares).
 
     Args:
       backup_dir: str, a directory used by this run only (workers of a
@@ -93,7 +109,8 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
     The metadata records `epoch` (the epoch to resume), `batch` (its batches
     already trained), `iterations` (the optimizer step), `weights` (the
     newest file), `backups`, `steps_per_execution`, and when they apply
-    `metrics` (the epoch's metric accumulators, mid-epoch), `random` (the
+    `metrics` (the epoch's metric accumulators, mid-epoch), `state` (the
+    state file, for a model with `backup_state_variables`), `random` (the
     `SeedGenerator` states, in layer order, and the preprocessing seed) and
     `schedule`
     (the plan of kerabert's default learning-rate schedule, which is not in
