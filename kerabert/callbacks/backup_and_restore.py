@@ -2,6 +2,7 @@
 per epoch or every N optimizer steps, resumed at the exact step and data
 position."""
 
+import io
 import json
 import os
 import shutil
@@ -18,6 +19,7 @@ from kerabert.presets import files
 
 METADATA_FILE = "training_metadata.json"
 WEIGHTS_PATTERN = "backup-*.weights.h5"
+STATE_PATTERN = "backup-*.state.npz"
 # The plan of kerabert's default learning-rate schedule (`Task.compile`), which
 # lives in Python attributes, not in the weights file.
 _PLAN_KEYS = ("start_step", "total_steps", "warmup_ratio")
@@ -71,8 +73,24 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
     of the task's preprocessing seed, the epoch and the batch index (see
     `kerabert.tasks.task.PreprocessingSeed`); the metadata holds that seed,
     so the batches skipped and those trained on are masked as in the
-    uninterrupted run. A backup without this state (an earlier kerabert's)
-    still resumes, with a warning that randomness restarts.
+    uninterrupted run. XLNet pretraining data (`kerabert.data.
+    xlnet_pretraining`) draws its factorisation orders the same way, from
+    the dataset's `permutation_seed`, which `XLNetPretrainer.fit` makes the
+    task's preprocessing seed. A backup without this state (an earlier
+    kerabert's) still resumes, with a warning that randomness restarts.
+
+    Other state: variables a model names in `backup_state_variables`
+    (`XLNetPretrainer`'s Transformer-XL memory), which are not weights, go to
+    `backup-<n>.state.npz` (each replica's value), written and fsynced with
+    the weights before the commit and restored with them; so XLNet
+    pretraining on a finite dataset (`xlnet_pretraining_dataset(...,
+    repeat=False)`, or `read_xlnet_tfrecords(..., repeat=False)` with a
+    `seed` or `shuffle_files=False`) resumes mid-epoch to the uninterrupted
+    run's weights and memory. Not exact with `steps_per_epoch` over an
+    infinite stream (`repeat=True`): the restarted `fit` reads the stream,
+    and numbers its examples, from the beginning, so it trains on other
+    examples with other orders than the uninterrupted run did (which a
+    resume from an epoch-end backup shares).
 
     Args:
       backup_dir: str, a directory used by this run only (workers of a
@@ -91,7 +109,8 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
     The metadata records `epoch` (the epoch to resume), `batch` (its batches
     already trained), `iterations` (the optimizer step), `weights` (the
     newest file), `backups`, `steps_per_execution`, and when they apply
-    `metrics` (the epoch's metric accumulators, mid-epoch), `random` (the
+    `metrics` (the epoch's metric accumulators, mid-epoch), `state` (the
+    state file, for a model with `backup_state_variables`), `random` (the
     `SeedGenerator` states, in layer order, and the preprocessing seed) and
     `schedule`
     (the plan of kerabert's default learning-rate schedule, which is not in
@@ -154,6 +173,7 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
         if optimizer is not None and not optimizer.built:
             optimizer.build(self.model.trainable_variables)
         self._load_weights(os.path.join(self.backup_dir, metadata["weights"]))
+        self._restore_state_variables(metadata.get("state"))
         self._restore_random_state(metadata.get("random"))
         self.model._initial_epoch = epoch
         self._epoch = epoch
@@ -192,6 +212,50 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
         return {"seed_generators": [np.asarray(g.state).tolist()
                                     for g in _seed_generators(self.model)],
                 "preprocessing_seed": None if seed is None else int(seed.base.numpy())}
+
+    def _restore_state_variables(self, name):
+        """Puts back the model's `backup_state_variables` (XLNet's memory)
+        from the backup's state file, each replica's own value."""
+        variables = _state_variables(self.model)
+        if not variables:
+            return
+        if name is None:
+            warnings.warn(
+                f"The backup in {self.backup_dir} holds no state variables (it was written "
+                "by an earlier kerabert): the model's memory restarts empty, so the resumed "
+                "run will not equal an uninterrupted one.", stacklevel=2)
+            return
+        with files.open_file(os.path.join(self.backup_dir, name), "rb") as f:
+            saved = np.load(io.BytesIO(f.read()))
+            saved = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+        components = [c for v in variables for c in _replica_components(v)]
+        if len(saved) != len(components) or any(
+                tuple(a.shape) != tuple(c.shape) for a, c in zip(saved, components)):
+            raise ValueError(
+                f"The backup's state variables ({len(saved)} arrays) do not fit this model's "
+                f"({len(components)}, one per variable and replica: the memory of each "
+                "layer): build the model of the interrupted run (layers, mem_len, "
+                "batch_size) under the same number of replicas, or delete the backup "
+                "directory to start over.")
+        for component, value in zip(components, saved):
+            component.assign(value.astype(component.dtype.as_numpy_dtype), read_value=False)
+
+    def _save_state_variables(self, path):
+        """Writes the `backup_state_variables` (each replica's value) to
+        `path` as one .npz, durably, before the metadata commit names it."""
+        arrays = [np.asarray(c.numpy()) for v in _state_variables(self.model)
+                  for c in _replica_components(v)]
+        buffer = io.BytesIO()
+        np.savez(buffer, *arrays)
+        if files.is_remote(path):
+            with files.open_file(path, "wb") as f:  # one object, whole or absent
+                f.write(buffer.getvalue())
+            return
+        with open(path, "wb") as f:
+            f.write(buffer.getvalue())
+            f.flush()
+            os.fsync(f.fileno())
+        _fsync_directory(self.backup_dir)
 
     def _restore_schedule_plan(self, plan, stale_step):
         """Puts back the plan of kerabert's default schedule if `Task.fit`
@@ -339,6 +403,9 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
         step = optimizer_step(self.model)
         entry = {"weights": weights_name, "epoch": self._epoch, "batch": self._batches_done,
                  "iterations": step}
+        if _state_variables(self.model):
+            entry["state"] = f"backup-{number}.state.npz"
+            self._save_state_variables(os.path.join(self.backup_dir, entry["state"]))
         kept = [b for b in (previous or {}).get("backups", [])
                 if files.exists(os.path.join(self.backup_dir, b["weights"]))]
         kept = (kept + [entry])[-self.keep:]
@@ -354,10 +421,11 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
             metadata["schedule"] = {k: getattr(schedule, k) for k in _PLAN_KEYS}
         self._commit_metadata(metadata)
         self._last_saved_step = step
-        names = {b["weights"] for b in kept}
-        for stale in tf.io.gfile.glob(os.path.join(self.backup_dir, WEIGHTS_PATTERN)):
-            if os.path.basename(stale) not in names:
-                tf.io.gfile.remove(stale)
+        names = {b[key] for b in kept for key in ("weights", "state") if key in b}
+        for pattern in (WEIGHTS_PATTERN, STATE_PATTERN):
+            for stale in tf.io.gfile.glob(os.path.join(self.backup_dir, pattern)):
+                if os.path.basename(stale) not in names:
+                    tf.io.gfile.remove(stale)
         for stale in tf.io.gfile.glob(os.path.join(self.backup_dir, "*.json.tmp")):
             tf.io.gfile.remove(stale)
 
@@ -401,6 +469,20 @@ def _seed_generators(model):
                 seen.add(id(generator))
                 generators.append(generator)
     return generators
+
+
+def _state_variables(model):
+    """The model's variables that are state but not weights, which it names
+    in `backup_state_variables` (XLNetPretrainer's memory)."""
+    return list(getattr(model, "backup_state_variables", None) or ())
+
+
+def _replica_components(variable):
+    """A per-replica (on-read) variable's value on each replica, in replica
+    order; a plain variable itself."""
+    if isinstance(variable, tf.distribute.DistributedValues):
+        return list(variable.values)
+    return [variable]
 
 
 def _fsync_directory(path):

@@ -282,12 +282,20 @@ def create_examples(ids, sent_ids, tokenizer, seq_len, reuse_len, batch_size, nu
     return examples
 
 
-def random_order(length, perm_size):
+def random_order(length, perm_size, seed=None):
     """The reference's random factorisation order (the rank of each position):
     positions are split into blocks of `perm_size`, and one random permutation
-    of the offsets inside a block is applied to every block."""
-    return tf.reshape(tf.transpose(tf.random.shuffle(
-        tf.transpose(tf.reshape(tf.range(length), [-1, perm_size])))), [-1])
+    of the offsets inside a block is applied to every block.
+
+    `seed`: a (2,) int stateless seed, which fixes the order; without it the
+    order is drawn from TensorFlow's stateful generator (the reference's
+    `tf.random.shuffle`)."""
+    offsets = tf.transpose(tf.reshape(tf.range(length), [-1, perm_size]))
+    if seed is None:
+        shuffled = tf.random.shuffle(offsets)
+    else:
+        shuffled = tf.random.experimental.stateless_shuffle(offsets, seed=seed)
+    return tf.reshape(tf.transpose(shuffled), [-1])
 
 
 def permutation_masks(token_ids, is_masked, order, sep_id, cls_id):
@@ -309,11 +317,14 @@ def permutation_masks(token_ids, is_masked, order, sep_id, cls_id):
     return tf.cast(perm_mask, tf.float32), targets
 
 
-def permute(example, seq_len, reuse_len, perm_size, num_predict, sep_id, cls_id):
+def permute(example, seq_len, reuse_len, perm_size, num_predict, sep_id, cls_id, seed=None):
     """One example's `(x, y)` for `XLNetPretrainer`, in-graph.
 
     The reused part and the new part are permuted separately; the reused part
     cannot see the new part, the new part sees all of the reused part.
+
+    `seed`: a (2,) int stateless seed of both parts' orders (see
+    `random_order`); None draws them statefully.
 
     `example`: `token_ids`, `segment_ids`, `is_masked` (seq_len,), and
     optionally `target`, the reference's record feature (next-token targets):
@@ -330,10 +341,15 @@ def permute(example, seq_len, reuse_len, perm_size, num_predict, sep_id, cls_id)
         target_ids = tf.concat([token_ids[:1], lm_target[:reuse_len - 1],
                              token_ids[reuse_len:reuse_len + 1], lm_target[reuse_len:-1]],
                             axis=0)
+    seeds = [None, None]
+    if seed is not None:  # one independent seed per part
+        seeds = [tf.random.experimental.stateless_fold_in(seed, part) for part in (0, 1)]
     mask_0, targets_0 = permutation_masks(token_ids[:reuse_len], is_masked[:reuse_len],
-                                          random_order(reuse_len, perm_size), sep_id, cls_id)
+                                          random_order(reuse_len, perm_size, seeds[0]),
+                                          sep_id, cls_id)
     mask_1, targets_1 = permutation_masks(token_ids[reuse_len:], is_masked[reuse_len:],
-                                          random_order(new_len, perm_size), sep_id, cls_id)
+                                          random_order(new_len, perm_size, seeds[1]),
+                                          sep_id, cls_id)
     perm_mask = tf.concat([
         tf.concat([mask_0, tf.ones([reuse_len, new_len])], axis=1),
         tf.concat([tf.zeros([new_len, reuse_len]), mask_1], axis=1)], axis=0)
@@ -367,6 +383,47 @@ def _check_permutation(seq_len, reuse_len, perm_size, num_predict):
     return perm_size
 
 
+def _permuted(dataset, base, permute_fn):
+    """`dataset.map(permute_fn)` with each example's factorisation orders a
+    stateless function of (base, pass, its index), so that a replayed
+    position (a run resumed by `BackupAndRestore`) draws the same orders.
+
+    The index counts the examples from the start of the pass (along the whole
+    stream when the dataset repeats). The pass is read from the `epoch`
+    variable of the returned `PreprocessingSeed` when an iteration starts,
+    which then adds one to it: successive iterations draw new orders, and
+    `XLNetPretrainer.fit` sets it to the epoch when each epoch begins (before
+    Keras starts the epoch's iteration), so epoch e draws the same orders in
+    a resumed fit as in the uninterrupted one. Returns `(dataset, seed)`."""
+    # Imported here: kerabert.tasks imports the data modules' users.
+    from kerabert.tasks.task import PreprocessingSeed
+
+    seed = PreprocessingSeed(base)
+    passes = tf.data.Dataset.from_tensors(tf.constant(0, tf.int64)).map(
+        lambda _: seed.epoch.assign_add(1) - 1)
+
+    def one_pass(epoch):
+        start = tf.random.experimental.stateless_fold_in(
+            tf.stack([seed.base.read_value(), tf.constant(0, tf.int64)]), epoch)
+        return dataset.enumerate().map(
+            lambda index, example: permute_fn(
+                example, tf.random.experimental.stateless_fold_in(start, index)),
+            num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+    mapped = passes.flat_map(one_pass)
+    cardinality = int(dataset.cardinality())
+    if cardinality >= 0 or cardinality == tf.data.INFINITE_CARDINALITY:
+        # flat_map hides it; Keras reads it for the epoch's length.
+        mapped = mapped.apply(tf.data.experimental.assert_cardinality(cardinality))
+    return mapped, seed
+
+
+def _with_seed(dataset, seed):
+    """Attaches the permutation seed to the dataset object `fit` receives."""
+    dataset.permutation_seed = seed
+    return dataset
+
+
 def xlnet_pretraining_dataset(file_patterns, tokenizer, batch_size, seq_len=512, reuse_len=256,
                               perm_size=None, num_predict=85, mask_alpha=6, mask_beta=1,
                               seed=0, repeat=True, bi_data=False, num_replicas=1):
@@ -378,6 +435,19 @@ def xlnet_pretraining_dataset(file_patterns, tokenizer, batch_size, seq_len=512,
     `perm_size` defaults to `reuse_len` and must divide both `reuse_len` and
     `seq_len - reuse_len`. `bi_data` / `num_replicas`: see `create_examples`
     (`batch_size` is the global batch).
+
+    `seed` seeds the A/B splits and span masks (drawn once, in Python) and the
+    factorisation orders, which are stateless: example i of pass e gets the
+    orders of `fold_in(fold_in([seed, 0], e), i)`, with i counted along the
+    stream when `repeat` and from the start of each pass when `repeat=False`.
+    The returned dataset carries that seed as `dataset.permutation_seed` (a
+    `kerabert.tasks.task.PreprocessingSeed`); e is its `epoch` variable when
+    an iteration starts, which then counts one up, so every pass draws new
+    orders. `XLNetPretrainer.fit` sets it to the epoch when each epoch begins
+    and `BackupAndRestore` saves the seed, so a resumed run draws the orders
+    of the uninterrupted one. A dataset transformed further no longer carries
+    the attribute: `fit` then leaves the count as it is (new orders every
+    pass, but a restarted process starts again from pass 0).
     """
     perm_size = _check_permutation(seq_len, reuse_len, perm_size, num_predict)
     ids, sent_ids = read_corpus(file_patterns, tokenizer)
@@ -394,11 +464,12 @@ def xlnet_pretraining_dataset(file_patterns, tokenizer, batch_size, seq_len=512,
     dataset = tf.data.Dataset.from_tensor_slices(columns).cache()
     if repeat:
         dataset = dataset.repeat()
-    dataset = dataset.map(
-        lambda e: permute(e, seq_len, reuse_len, perm_size, num_predict,
-                          tokenizer.sep_token_id, tokenizer.cls_token_id),
-        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    return dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    dataset, permutation_seed = _permuted(
+        dataset, seed,
+        lambda e, s: permute(e, seq_len, reuse_len, perm_size, num_predict,
+                             tokenizer.sep_token_id, tokenizer.cls_token_id, seed=s))
+    return _with_seed(dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE),
+                      permutation_seed)
 
 
 # --- the reference's TFRecords (preprocess_pretrain_data.py / data_utils.py) --------
@@ -594,7 +665,14 @@ def read_tfrecords(record_dirs, batch_size, seq_len, reuse_len, num_predict, per
       input_context: a `tf.distribute.InputContext` (from
         `distribute_datasets_from_function`): this pipeline reads its shard of
         the files.
-      shuffle_files, seed: file-order shuffling.
+      shuffle_files, seed: file-order shuffling (the records are cached raw
+        after the first pass, so every pass reads that first order). `seed`
+        also seeds the factorisation orders, as `xlnet_pretraining_dataset`'s
+        (and the returned `dataset.permutation_seed`); None draws one from
+        Python's `random` (which `keras.utils.set_random_seed` seeds). For a
+        `BackupAndRestore` resume to equal the uninterrupted run, pass a
+        `seed` (or `shuffle_files=False`), so a restarted process reads the
+        files in the same order.
       repeat: loop forever (the reference always does).
       sep_id, cls_id: `<sep>` / `<cls>` ids (XLNet's SentencePiece models'
         by default), which are never targets.
@@ -623,15 +701,20 @@ def read_tfrecords(record_dirs, batch_size, seq_len, reuse_len, num_predict, per
     # must draw a new permutation.
     dataset = tf.data.TFRecordDataset(files).cache()
 
-    def parse(record):
+    def parse(record, example_seed):
         features = tf.io.parse_single_example(record, record_spec(seq_len))
         return permute({"token_ids": features["input"], "segment_ids": features["seg_id"],
                         "is_masked": features["is_masked"], "target": features["target"]},
-                       seq_len, reuse_len, perm_size, num_predict, sep_id, cls_id)
+                       seq_len, reuse_len, perm_size, num_predict, sep_id, cls_id,
+                       seed=example_seed)
 
-    dataset = dataset.map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     if repeat:
+        # Before the enumeration, so that the index counts along the stream
+        # and every pass draws new orders.
         dataset = dataset.repeat()
+    base = random.randint(1, 2**31 - 1) if seed is None else seed
+    dataset, permutation_seed = _permuted(dataset, base, parse)
     if input_context is not None:  # sharded by hand above
         dataset = without_auto_shard(dataset)
-    return dataset.batch(per_pipeline, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    return _with_seed(dataset.batch(per_pipeline, drop_remainder=True).prefetch(tf.data.AUTOTUNE),
+                      permutation_seed)

@@ -6,6 +6,7 @@ import tensorflow as tf
 from kerabert import keras_compat
 from kerabert.backbones.xlnet_backbone import XLNetBackbone
 from kerabert.tasks.task import TaskMixin
+from kerabert.tasks.task import _SetPreprocessingEpoch
 
 
 class _OutputBias(keras.layers.Layer):
@@ -66,8 +67,9 @@ class XLNetPretrainer(TaskMixin, keras.Model):
         # Per-replica state, not weights: on-read synchronisation lets every
         # replica keep the memory of its own text streams (a Keras weight
         # would be mirrored; a read outside a replica sees the first
-        # replica's). Not saved in presets or backups: a resumed run starts
-        # with empty memory, as every `fit` does.
+        # replica's). Not saved in presets; `BackupAndRestore` saves them
+        # (`backup_state_variables`), so a resumed run continues with the
+        # memory of the backed-up step.
         self._memory = tuple(
             tf.Variable(tf.zeros((batch_size, backbone.mem_len, backbone.hidden_dim)),
                         trainable=False, synchronization=tf.VariableSynchronization.ON_READ,
@@ -104,6 +106,12 @@ class XLNetPretrainer(TaskMixin, keras.Model):
     def call(self, inputs, training=False):
         log_probs, _ = self._forward(inputs, training, use_memory=False)
         return {"lm_log_probs": log_probs}
+
+    @property
+    def backup_state_variables(self):
+        """Variables that are not weights but that `BackupAndRestore` saves
+        and restores with them: the Transformer-XL memory."""
+        return list(self._memory)
 
     def reset_memory(self):
         for variable in self._memory:
@@ -158,11 +166,37 @@ class XLNetPretrainer(TaskMixin, keras.Model):
         return self._replica_logs({"loss": keras_compat.loss_tracker(self).result(),
                                    **{k: m.result() for k, m in self._metric_trackers.items()}})
 
-    def fit(self, *args, **kwargs):
+    def fit(self, x=None, *args, **kwargs):
+        """Keras' `fit`, with the memory reset first. On a dataset of
+        `kerabert.data.xlnet_pretraining` (which carries its
+        `permutation_seed`), each epoch's factorisation orders are drawn
+        from that seed and the epoch (set here when each epoch begins; with
+        `steps_per_epoch`, once, to the fit's first epoch, as the stream
+        runs on across epochs), and the seed is the task's preprocessing
+        seed, which `BackupAndRestore` saves."""
         self.reset_memory()
-        return super().fit(*args, **kwargs)
+        seed = getattr(x, "permutation_seed", None)
+        if seed is not None:
+            # `TaskMixin.fit`'s positional order: y, batch_size, epochs,
+            # validation_data, sample_weight, shuffle, steps_per_epoch.
+            steps = args[6] if len(args) > 6 else kwargs.get("steps_per_epoch")
+            _add_epoch_setter(self, seed, kwargs, every_epoch=steps is None)
+        return super().fit(x, *args, **kwargs)
 
     def get_config(self):
         config = super().get_config()
         config.update({"batch_size": self.batch_size})
         return config
+
+
+def _add_epoch_setter(task, seed, fit_kwargs, every_epoch):
+    """Makes `seed` the task's preprocessing seed and adds the callback that
+    sets its epoch to the `fit` keyword arguments."""
+    task._preprocessing_seed = seed
+    setter = _SetPreprocessingEpoch(seed, every_epoch=every_epoch)
+    callbacks = fit_kwargs.get("callbacks")
+    if isinstance(callbacks, keras.callbacks.CallbackList):
+        fit_kwargs["callbacks"] = keras.callbacks.CallbackList(
+            list(callbacks.callbacks) + [setter], model=task)
+    else:
+        fit_kwargs["callbacks"] = list(callbacks or []) + [setter]

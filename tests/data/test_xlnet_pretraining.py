@@ -166,3 +166,84 @@ def test_bi_data_rows_are_reversed_copies_per_replica(tokenizer):
         intermediate_dim=32, mem_len=8, bi_data=True)
     history = XLNetPretrainer(backbone, batch_size=4).fit(dataset, steps_per_epoch=3, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
+
+
+def test_seeded_orders_are_uniform_block_permutations():
+    """A stateless seed fixes the order; over seeds, each of the 4! offset
+    permutations of a block is about equally likely (as tf.random.shuffle's),
+    and every block uses the same one (the reference's constraint)."""
+    seeds = [[7, i] for i in range(1200)]
+    counts = {}
+    for seed in seeds:
+        order = xlnet_pretraining.random_order(12, 4, seed=seed).numpy()
+        assert sorted(order) == list(range(12))
+        offsets = {tuple(order[i:i + 4] - i) for i in range(0, 12, 4)}
+        assert len(offsets) == 1
+        key = offsets.pop()
+        counts[key] = counts.get(key, 0) + 1
+    assert len(counts) == 24
+    expected = len(seeds) / 24
+    chi2 = sum((c - expected) ** 2 / expected for c in counts.values())
+    assert chi2 < 49.7  # the 0.999 quantile of chi-square with 23 degrees of freedom
+    np.testing.assert_array_equal(xlnet_pretraining.random_order(12, 4, seed=[7, 3]),
+                                  xlnet_pretraining.random_order(12, 4, seed=[7, 3]))
+
+
+def _perm_masks(dataset):
+    return np.stack([x["perm_mask"].numpy() for x, _ in dataset])
+
+
+def test_permutations_are_a_function_of_seed_epoch_and_position(tokenizer, tmp_path):
+    """Each pass of a finite dataset draws new orders, and a pass replayed
+    (the same seed and pass number) the same ones; another seed others; a
+    repeated dataset new ones along the stream."""
+    corpus = tmp_path / "corpus.txt"
+    with open(BOTCHAN, encoding="utf-8") as f:
+        corpus.write_text("\n".join(f.read().splitlines()[:8]) + "\n", encoding="utf-8")
+
+    def dataset(**kwargs):
+        return xlnet_pretraining.xlnet_pretraining_dataset(
+            str(corpus), tokenizer, batch_size=2, seq_len=16, reuse_len=8, perm_size=4,
+            num_predict=4, **kwargs)
+
+    finite = dataset(repeat=False)
+    first = _perm_masks(finite)  # pass 0
+    assert (first[:, :, :8, 8:] == 1).all()  # the reused part never sees the new part
+    second = _perm_masks(finite)  # pass 1: new orders
+    assert np.mean([(a != b).any() for a, b in zip(first.reshape(-1, 16, 16),
+                                                    second.reshape(-1, 16, 16))]) > 0.8
+    finite.permutation_seed.epoch.assign(0)  # a replayed pass ...
+    np.testing.assert_array_equal(_perm_masks(finite), first)
+    np.testing.assert_array_equal(_perm_masks(dataset(repeat=False)), first)  # ... or dataset
+    finite.permutation_seed.epoch.assign(1)
+    np.testing.assert_array_equal(_perm_masks(finite), second)
+    other_seed = _perm_masks(dataset(repeat=False, seed=1))
+    assert (other_seed != first).any()
+    stream = np.stack([x["perm_mask"].numpy() for x, _ in dataset().take(2 * len(first))])
+    np.testing.assert_array_equal(stream[:len(first)], first)
+    assert (stream[len(first):] != first).any()
+
+
+def test_fit_sets_the_permutation_epoch(tokenizer, tmp_path):
+    """`XLNetPretrainer.fit` makes each epoch of a finite dataset draw new
+    orders (sets the dataset's epoch) and adopts its seed for backups."""
+    corpus = tmp_path / "corpus.txt"
+    with open(BOTCHAN, encoding="utf-8") as f:
+        corpus.write_text("\n".join(f.read().splitlines()[:6]) + "\n", encoding="utf-8")
+    dataset = xlnet_pretraining.xlnet_pretraining_dataset(
+        str(corpus), tokenizer, batch_size=2, seq_len=16, reuse_len=8, perm_size=4,
+        num_predict=4, repeat=False)
+    backbone = kerabert.XLNetBackbone(
+        vocabulary_size=tokenizer.vocabulary_size(), num_layers=1, num_heads=2, hidden_dim=16,
+        intermediate_dim=32, mem_len=8)
+    pretrainer = XLNetPretrainer(backbone, batch_size=2)
+    seen = []
+
+    class Epochs(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            if batch == 0:
+                seen.append(int(dataset.permutation_seed.epoch.numpy()))
+
+    pretrainer.fit(dataset, epochs=3, verbose=0, callbacks=[Epochs()])
+    assert seen == [0, 1, 2]
+    assert pretrainer._preprocessing_seed is dataset.permutation_seed
