@@ -87,7 +87,7 @@ def question_answerer_windows(tokenizer, questions, contexts, *, sequence_length
         point) offsets of each example's context tokens.
       `word_ids`: ragged (B, None) int64, the word of each context token.
       `valid`: (B,) bool; False where `featurize` would raise (blank question
-        or context; no room for context after the question; a `doc_stride`
+        or context, or one without tokens; no room for context after the question; a `doc_stride`
         that leaves no room to advance). Invalid examples have no windows.
     """
     layout = layout or layout_of(tokenizer)
@@ -113,7 +113,9 @@ def question_answerer_windows(tokenizer, questions, contexts, *, sequence_length
     budget = length - query_len - 3
     step = budget - stride if stride_mode == "overlap" else tf.fill(tf.shape(budget), stride)
     step = tf.cast(step, tf.int64)
-    valid = (~is_blank(questions)) & (~is_blank(contexts)) & (budget >= 1) & (step > 0)
+    # Text of only characters the tokenizer drops is blank to the model too.
+    valid = ((~is_blank(questions)) & (~is_blank(contexts)) & (query_len > 0) & (num_tokens > 0)
+             & (budget >= 1) & (step > 0))
     advance = tf.maximum(tf.minimum(step, budget), 1)
     beyond = tf.maximum(num_tokens - budget, 0)
     num_windows = tf.where(valid, 1 + (beyond + advance - 1) // advance, 0)

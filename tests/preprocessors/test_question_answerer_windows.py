@@ -30,7 +30,7 @@ EXAMPLES = [
     ("In 1990, who paid?", "In 1990, the boy paid 3,500 yen."),  # XLNet digit-comma pieces
     ("the " * 80, STORY * 2),                                      # question past max_query
     ("a", "x"),
-    ("cat", "\u200b"),                     # a context with no token: one empty window
+    ("cat", "\u200b"),                     # a context with no token: featurize raises
     ("dog", "fox " * 37),
     ("  spaced  question ", "  leading and trailing\tspaces \n "),
     ("", STORY),                           # blank question: featurize raises
