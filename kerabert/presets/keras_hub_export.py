@@ -124,3 +124,15 @@ def write(module, backbone, task, tokenizer, folder, allow_numerical_change=Fals
         if task is None and hub_tokenizer is not None:  # a task saves its preprocessor's
             hub_tokenizer.save_to_preset(tmp)
     return files.absolute(folder)
+
+
+def exporter(module_name):
+    """The `export` of the family format module `module_name`: `write` with
+    that module's parts."""
+    import sys
+
+    def export(backbone, task, tokenizer, folder, allow_numerical_change=False):
+        """Writes a keras-hub preset of the backbone or task."""
+        return write(sys.modules[module_name], backbone, task, tokenizer, folder,
+                     allow_numerical_change=allow_numerical_change)
+    return export

@@ -24,7 +24,7 @@ FAMILY_MODULES = {
 }
 
 
-def _import(path):
+def import_path(path):
     """`"package.module:Name"` -> the object; `"package.module"` -> the module."""
     module, _, name = path.partition(":")
     module = importlib.import_module(module)
@@ -66,16 +66,16 @@ class Family:
 
     @property
     def backbone_cls(self):
-        return _import(self.backbone)
+        return import_path(self.backbone)
 
     @property
     def tokenizer_cls(self):
-        return _import(self.tokenizer)
+        return import_path(self.tokenizer)
 
     @property
     def tasks(self):
         """`{task kind: task class}`."""
-        return {kind: _import(path) for kind, path in self.task_classes.items()}
+        return {kind: import_path(path) for kind, path in self.task_classes.items()}
 
     def format(self, format_name):
         """The family's module for `format_name` (a `FamilyFormat`)."""
@@ -84,7 +84,7 @@ class Family:
             raise NotImplementedError(
                 f"kerabert has no {format_name} support for {self.title} models; it handles "
                 f"{', '.join(sorted(self.formats))}.")
-        return _import(path)
+        return import_path(path)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -25,9 +25,12 @@ def export_to_transformers(model, folder, tokenizer=None):
 def write(module, backbone, task, tokenizer, folder):
     """The export of a family's Hugging Face format `module`, which provides
     the config (`transformers_config`, `transformers_head_config`), the
-    architecture of each head (`EXPORT_ARCHITECTURES`), the weight tables and
-    the tokenizer files (`write_transformers_tokenizer`)."""
-    module.check_export_tokenizer(tokenizer, backbone)
+    architecture of each head (`EXPORT_ARCHITECTURES`), the weight tables, the
+    tokenizer it takes (`EXPORT_TOKENIZER`: class path, vocabulary file, how
+    messages name the model) and its files (`write_transformers_tokenizer`)."""
+    tokenizer_cls, vocabulary_file, model = module.EXPORT_TOKENIZER
+    check_tokenizer(tokenizer, backbone, registry.import_path(tokenizer_cls), vocabulary_file,
+                    model)
     config = module.transformers_config(backbone, tokenizer)
     tensors, prefix = {}, ""
     if task is not None:
@@ -44,3 +47,34 @@ def write(module, backbone, task, tokenizer, folder):
     return huggingface_checkpoint.write_folder(
         folder, dict(sorted(config.items())), tensors,
         lambda tmp: module.write_transformers_tokenizer(tokenizer, tmp, backbone))
+
+
+def exporter(module_name):
+    """The `export` of the family format module `module_name`: `write` with
+    that module's parts."""
+    import sys
+
+    def export(backbone, task, tokenizer, folder):
+        """Writes a transformers folder of the backbone, or of `task`'s head
+        architecture (see `EXPORT_ARCHITECTURES`)."""
+        return write(sys.modules[module_name], backbone, task, tokenizer, folder)
+    return export
+
+
+def check_tokenizer(tokenizer, backbone, tokenizer_cls, vocabulary_file, model):
+    """A tokenizer is given, is a `tokenizer_cls`, and fits the embedding;
+    `model` names the model in messages ("a BERT model")."""
+    name = tokenizer_cls.__name__
+    if tokenizer is None:
+        raise ValueError(
+            f"export_to_transformers needs a tokenizer to write {vocabulary_file} and the "
+            f"tokenizer files: pass tokenizer=kerabert.{name}(...) (or {name}.from_preset(...)).")
+    if not isinstance(tokenizer, tokenizer_cls):
+        article = "an" if name[0] in "AEIOUX" else "a"
+        raise ValueError(f"export_to_transformers of {model} needs {article} {name}, got a "
+                         f"{type(tokenizer).__name__}.")
+    tokenizer.check_vocabulary()
+    size = tokenizer.vocabulary_size()
+    if size > backbone.vocabulary_size:
+        raise ValueError(f"The tokenizer has {size} tokens but the backbone's embedding only "
+                         f"{backbone.vocabulary_size}; they do not belong together.")

@@ -70,10 +70,3 @@ class BertClassifier(Classifier):
         self.activation = activation
         if compile:
             self.compile()
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"num_classes": self.num_classes, "dropout": self.dropout,
-                       "activation": self.activation,
-                       "label_names": None if self.label_names is None else list(self.label_names)})
-        return config

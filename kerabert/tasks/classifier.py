@@ -268,6 +268,15 @@ class Classifier(Task):
 
         return dataset.map(check, num_parallel_calls=tf.data.AUTOTUNE)
 
+    def get_config(self):
+        """The task's config with the head settings every classifier has;
+        a subclass adds its own."""
+        config = super().get_config()
+        config.update({"num_classes": self.num_classes, "dropout": self.dropout,
+                       "activation": self.activation,
+                       "label_names": None if self.label_names is None else list(self.label_names)})
+        return config
+
     def predict_labels(self, x, batch_size=None, **kwargs):
         """The predicted class of each text: the argmax of `predict`'s output,
         as a list of names from `label_names`, or a (batch,) int64 array of

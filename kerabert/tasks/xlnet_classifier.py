@@ -97,7 +97,5 @@ class XLNetClassifier(Classifier):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"num_classes": self.num_classes, "summary_type": self.summary_type,
-                       "dropout": self.dropout, "activation": self.activation,
-                       "label_names": None if self.label_names is None else list(self.label_names)})
+        config.update({"summary_type": self.summary_type})
         return config

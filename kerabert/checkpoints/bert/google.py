@@ -23,6 +23,7 @@ from kerabert.checkpoints.bert import weights
 from kerabert.layers import activations
 from kerabert.presets import config_map
 from kerabert.presets.errors import CheckpointMismatchError
+from kerabert.presets.formats import family_format
 from kerabert.presets.formats import TF1
 
 TF_DESCRIPTION = ("original Google BERT checkpoints (bert/encoder/layer_N/...) and TF Model "
@@ -91,8 +92,7 @@ def head_config(checkpoint, task_kind):
     return {}
 
 
-def preprocessor_config(checkpoint):
-    return None  # TF checkpoints save no preprocessor settings
+preprocessor_config = family_format.no_preprocessor
 
 
 def infer_lowercase(folder, config=None):

@@ -8,7 +8,6 @@ erf form (kerabert's "gelu"); its "gelu_new" is the tanh form.
 """
 
 import os
-import sys
 import warnings
 
 import numpy as np
@@ -21,6 +20,7 @@ from kerabert.presets import files
 from kerabert.presets import transformers_export
 from kerabert.presets.errors import CheckpointMismatchError
 from kerabert.presets.errors import caller_stacklevel
+from kerabert.presets.formats import family_format
 from kerabert.presets.formats import HUGGINGFACE
 from kerabert.tasks import classifier as classifier_labels
 
@@ -35,16 +35,18 @@ ARCHITECTURES = {
 EXPORT_ARCHITECTURES = {"classifier": "BertForSequenceClassification",
                         "question_answerer": "BertForQuestionAnswering",
                         "pretrainer": "BertForPreTraining"}
+# The tokenizer an export takes: its class, the vocabulary file it writes, and
+# how messages name the model.
+EXPORT_TOKENIZER = ("kerabert.tokenizers.bert_tokenizer:BertTokenizer", keys.VOCABULARY_FILE,
+                    "a BERT model")
 # Backbone tensors inside a transformers task checkpoint start with this.
 BASE_PREFIX = weights.HF_BASE_PREFIX
 
 
-def layout(checkpoint):
-    return HUGGINGFACE
+layout = family_format.layout_of_format
 
 
-def describe(checkpoint):
-    return checkpoint.describe()
+describe = family_format.folder_description
 
 
 def backbone_config(checkpoint):
@@ -72,8 +74,7 @@ def head_config(checkpoint, task_kind):
     return {}
 
 
-def preprocessor_config(checkpoint):
-    return None  # transformers folders save no preprocessor settings
+preprocessor_config = family_format.no_preprocessor
 
 
 def tokenizer(checkpoint, tokenizer_cls, **overrides):
@@ -136,36 +137,16 @@ def _check_tied_decoder(reader, task):
                 "(an untied output layer); kerabert's masked-LM head ties them.")
 
 
-def backbone_weights(backbone):
-    return weights.backbone_weights(backbone.num_layers, backbone.num_heads)
+backbone_weights = weights.weights_of_backbone
 
 
-def head_weights(task):
-    return weights.head_weights(task.task_kind)
+head_weights = weights.weights_of_head
 
 
 # --- the export ----------------------------------------------------------------------
 
-def export(backbone, task, tokenizer, folder):
-    """Writes a transformers folder: `BertModel`, or the `BertFor*` of `task`."""
-    return transformers_export.write(sys.modules[__name__], backbone, task, tokenizer, folder)
+export = transformers_export.exporter(__name__)
 
-
-def check_export_tokenizer(tokenizer, backbone):
-    from kerabert.tokenizers.bert_tokenizer import BertTokenizer
-
-    if tokenizer is None:
-        raise ValueError(
-            "export_to_transformers needs a tokenizer to write vocab.txt and the tokenizer "
-            "files: pass tokenizer=kerabert.BertTokenizer(...) (or "
-            "BertTokenizer.from_preset(...)).")
-    if not isinstance(tokenizer, BertTokenizer):
-        raise ValueError("export_to_transformers of a BERT model needs a BertTokenizer, got a "
-                         f"{type(tokenizer).__name__}.")
-    size = tokenizer.vocabulary_size()
-    if size > backbone.vocabulary_size:
-        raise ValueError(f"The tokenizer has {size} tokens but the backbone's embedding only "
-                         f"{backbone.vocabulary_size}; they do not belong together.")
 
 
 def transformers_config(backbone, tokenizer):

@@ -10,12 +10,12 @@ accents unless `strip_accents` is set.
 """
 
 import os
-import sys
 
 from kerabert.checkpoints.bert import config as keys
 from kerabert.checkpoints.bert import weights
 from kerabert.presets import config_map
 from kerabert.presets import keras_hub_export
+from kerabert.presets.formats import family_format
 from kerabert.presets.formats import KERAS_HUB
 
 # keras-hub task classes -> kerabert task kinds.
@@ -24,12 +24,10 @@ SPECIAL_TOKENS = {"cls_token": "[CLS]", "sep_token": "[SEP]", "pad_token": "[PAD
                   "mask_token": "[MASK]"}
 
 
-def layout(checkpoint):
-    return KERAS_HUB
+layout = family_format.layout_of_format
 
 
-def describe(checkpoint):
-    return checkpoint.describe()
+describe = family_format.folder_description
 
 
 def backbone_config(checkpoint):
@@ -113,20 +111,15 @@ def load_weights(checkpoint, reader, backbone, task=None):
     weights.load(KERAS_HUB, reader, backbone, task)
 
 
-def backbone_weights(backbone):
-    return weights.backbone_weights(backbone.num_layers, backbone.num_heads)
+backbone_weights = weights.weights_of_backbone
 
 
-def head_weights(task):
-    return weights.head_weights(task.task_kind)
+head_weights = weights.weights_of_head
 
 
 # --- the export ----------------------------------------------------------------------
 
-def export(backbone, task, tokenizer, folder, allow_numerical_change=False):
-    """Writes a keras-hub preset (see `kerabert.presets.keras_hub_export`)."""
-    return keras_hub_export.write(sys.modules[__name__], backbone, task, tokenizer, folder,
-                                  allow_numerical_change=allow_numerical_change)
+export = keras_hub_export.exporter(__name__)
 
 
 def keras_hub_model(backbone, task=None, tokenizer=None):

@@ -344,3 +344,13 @@ def load(layout, reader, backbone, task=None, prefix="", garden=None):
                            f"the {kind} head, not part of this model")
     reader.mark_unused([HF_MLM_DECODER, HF_MLM_DECODER_BIAS],
                        "tied to the word embeddings and the masked-LM bias")
+
+
+def weights_of_backbone(backbone):
+    """`backbone_weights` for a built backbone (no Model Garden layout)."""
+    return backbone_weights(backbone.num_layers, backbone.num_heads)
+
+
+def weights_of_head(task):
+    """`head_weights` of `task`'s kind."""
+    return head_weights(task.task_kind)

@@ -1,6 +1,5 @@
-"""The XLNet family: its classes, the checkpoint formats it reads, and its
-built-in presets. Data only: the classes and format modules are imported when
-the registry is asked for them."""
+"""XLNet as the registry knows it (`FAMILY`: classes and format modules by
+import path, imported on use) and its built-in names (`PRESETS`)."""
 
 from kerabert.presets import formats
 from kerabert.presets.registry import Family

@@ -1,8 +1,7 @@
-"""Every config key of the XLNet checkpoints kerabert reads and writes.
-
-Each table maps an `XLNetBackbone` argument to the config key of one format
-and its default (`kerabert.presets.config_map`); the format modules read them,
-and the transformers export writes `HF_CONFIG`.
+"""The config keys of XLNet's formats: `(XLNetBackbone argument, key,
+default)` rows, one table a format (read through `kerabert.presets.config_map`;
+`HF_CONFIG` is also what the transformers export writes). Run flags the
+original release keeps out of its config are `TF_FIXED`.
 """
 
 from kerabert.layers import activations

@@ -27,6 +27,7 @@ from kerabert.checkpoints.xlnet import huggingface
 from kerabert.checkpoints.xlnet import weights
 from kerabert.layers import activations
 from kerabert.presets import config_map
+from kerabert.presets.formats import family_format
 from kerabert.presets.formats import TF1
 
 TF_DESCRIPTION = "original XLNet checkpoints (model/transformer/layer_N/...)"
@@ -97,8 +98,7 @@ def _logit_scope(names, folder):
     return scopes[0] if scopes else None
 
 
-def preprocessor_config(checkpoint):
-    return None  # TF checkpoints save no preprocessor settings
+preprocessor_config = family_format.no_preprocessor
 
 
 def tokenizer(checkpoint, tokenizer_cls, **overrides):

@@ -8,7 +8,6 @@ and the run settings (`bi_data`, `clamp_len`, `mem_len`, ...) in its config.
 """
 
 import os
-import sys
 import warnings
 
 from kerabert.checkpoints.xlnet import config as keys
@@ -18,6 +17,7 @@ from kerabert.presets import config_map
 from kerabert.presets import files
 from kerabert.presets import transformers_export
 from kerabert.presets.errors import caller_stacklevel
+from kerabert.presets.formats import family_format
 from kerabert.presets.formats import HUGGINGFACE
 from kerabert.tasks import classifier as classifier_labels
 
@@ -27,16 +27,18 @@ ARCHITECTURES = {
     "XLNetLMHeadModel": "pretrainer",
 }
 EXPORT_ARCHITECTURES = {kind: name for name, kind in ARCHITECTURES.items()}
+# The tokenizer an export takes: its class, the vocabulary file it writes, and
+# how messages name the model.
+EXPORT_TOKENIZER = ("kerabert.tokenizers.xlnet_tokenizer:XLNetTokenizer", keys.PROTO_FILE,
+                    "an XLNet model")
 # Backbone tensors inside a transformers task checkpoint start with this.
 BASE_PREFIX = weights.HF_BASE_PREFIX
 
 
-def layout(checkpoint):
-    return HUGGINGFACE
+layout = family_format.layout_of_format
 
 
-def describe(checkpoint):
-    return checkpoint.describe()
+describe = family_format.folder_description
 
 
 def backbone_config(checkpoint):
@@ -81,8 +83,7 @@ def head_config(checkpoint, task_kind):
     return {}
 
 
-def preprocessor_config(checkpoint):
-    return None  # transformers folders save no preprocessor settings
+preprocessor_config = family_format.no_preprocessor
 
 
 def proto_path(checkpoint):
@@ -113,38 +114,16 @@ def load_weights(checkpoint, reader, backbone, task=None):
     weights.load(HUGGINGFACE, reader, backbone, task, prefix)
 
 
-def backbone_weights(backbone):
-    return weights.backbone_weights(backbone.num_layers, backbone.num_heads, backbone.head_dim,
-                                    backbone.untie_r)
+backbone_weights = weights.weights_of_backbone
 
 
-def head_weights(task):
-    return weights.head_weights(task.task_kind)
+head_weights = weights.weights_of_head
 
 
 # --- the export ----------------------------------------------------------------------
 
-def export(backbone, task, tokenizer, folder):
-    """Writes a transformers folder: `XLNetModel`, or the `XLNet*` of `task`."""
-    return transformers_export.write(sys.modules[__name__], backbone, task, tokenizer, folder)
+export = transformers_export.exporter(__name__)
 
-
-def check_export_tokenizer(tokenizer, backbone):
-    from kerabert.tokenizers.xlnet_tokenizer import XLNetTokenizer
-
-    if tokenizer is None:
-        raise ValueError(
-            "export_to_transformers needs a tokenizer to write spiece.model and the tokenizer "
-            "files: pass tokenizer=kerabert.XLNetTokenizer(...) (or "
-            "XLNetTokenizer.from_preset(...)).")
-    if not isinstance(tokenizer, XLNetTokenizer):
-        raise ValueError("export_to_transformers of an XLNet model needs an XLNetTokenizer, got "
-                         f"a {type(tokenizer).__name__}.")
-    tokenizer.check_vocabulary()
-    size = tokenizer.vocabulary_size()
-    if size > backbone.vocabulary_size:
-        raise ValueError(f"The tokenizer has {size} tokens but the backbone's embedding only "
-                         f"{backbone.vocabulary_size}; they do not belong together.")
 
 
 def transformers_config(backbone, tokenizer):

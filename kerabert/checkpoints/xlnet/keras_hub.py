@@ -8,22 +8,20 @@ it reshapes its relative position encodings from (positions, batch, dim) to
 (batch, positions, dim) where a transpose is needed.
 """
 
-import sys
 
 from kerabert.checkpoints.xlnet import config as keys
 from kerabert.checkpoints.xlnet import weights
 from kerabert.layers import activations
 from kerabert.presets import config_map
 from kerabert.presets import keras_hub_export
+from kerabert.presets.formats import family_format
 from kerabert.presets.formats import KERAS_HUB
 
 
-def layout(checkpoint):
-    return KERAS_HUB
+layout = family_format.layout_of_format
 
 
-def describe(checkpoint):
-    return checkpoint.describe()
+describe = family_format.folder_description
 
 
 def backbone_config(checkpoint):
@@ -41,8 +39,7 @@ def head_config(checkpoint, task_kind):
     return None  # keras-hub has no XLNet task
 
 
-def preprocessor_config(checkpoint):
-    return None
+preprocessor_config = family_format.no_preprocessor
 
 
 def tokenizer(checkpoint, tokenizer_cls, **overrides):
@@ -57,21 +54,15 @@ def load_weights(checkpoint, reader, backbone, task=None):
     weights.load(KERAS_HUB, reader, backbone, task)
 
 
-def backbone_weights(backbone):
-    return weights.backbone_weights(backbone.num_layers, backbone.num_heads, backbone.head_dim,
-                                    backbone.untie_r)
+backbone_weights = weights.weights_of_backbone
 
 
-def head_weights(task):
-    return weights.head_weights(task.task_kind)
+head_weights = weights.weights_of_head
 
 
 # --- the export ----------------------------------------------------------------------
 
-def export(backbone, task, tokenizer, folder, allow_numerical_change=False):
-    """Writes a keras-hub `XLNetBackbone` preset (see `kerabert.presets.keras_hub_export`)."""
-    return keras_hub_export.write(sys.modules[__name__], backbone, task, tokenizer, folder,
-                                  allow_numerical_change=allow_numerical_change)
+export = keras_hub_export.exporter(__name__)
 
 
 def keras_hub_model(backbone, task=None, tokenizer=None):

@@ -214,3 +214,14 @@ def check_per_layer_biases(checkpoint, backbone):
         raise ValueError(
             f"{checkpoint.describe()} holds one set of relative biases per layer; build the "
             "XLNetBackbone with untie_r=True to load it.")
+
+
+def weights_of_backbone(backbone):
+    """`backbone_weights` for a built backbone (no Model Garden layout)."""
+    return backbone_weights(backbone.num_layers, backbone.num_heads, backbone.head_dim,
+                            backbone.untie_r)
+
+
+def weights_of_head(task):
+    """`head_weights` of `task`'s kind."""
+    return head_weights(task.task_kind)

@@ -47,3 +47,21 @@ class FamilyFormat(Protocol):
         """Writes `backbone` (with `task`'s head) in this format; returns the
         folder's absolute path. Formats kerabert only reads raise
         `NotImplementedError` naming the formats it writes."""
+
+
+# Answers most formats share; a module takes them as its own
+# (`layout = family_format.layout_of_format`).
+
+def layout_of_format(checkpoint):
+    """Tensors named in the column of the format's own name."""
+    return checkpoint.format_name
+
+
+def folder_description(checkpoint):
+    """The folder's own description."""
+    return checkpoint.describe()
+
+
+def no_preprocessor(checkpoint):
+    """The format saves no preprocessor settings."""
+    return None

@@ -25,13 +25,15 @@ import numpy as np
 from kerabert.presets import files
 from kerabert.presets import registry
 from kerabert.presets.formats import KERAS_HUB
+from kerabert.presets.formats import kerabert_preset
 from kerabert.presets.formats.checkpoint import Checkpoint
 
-CONFIG_FILE = "config.json"
-TOKENIZER_FILE = "tokenizer.json"
-PREPROCESSOR_FILE = "preprocessor.json"
-TASK_FILE = "task.json"
-VOCABULARY_DIR = os.path.join("assets", "tokenizer")
+# keras-hub's file names are kerabert's own (kerabert's layout follows keras-hub's).
+CONFIG_FILE = kerabert_preset.CONFIG_FILE
+TOKENIZER_FILE = kerabert_preset.TOKENIZER_CONFIG_FILE
+PREPROCESSOR_FILE = kerabert_preset.PREPROCESSOR_CONFIG_FILE
+TASK_FILE = kerabert_preset.TASK_CONFIG_FILE
+VOCABULARY_DIR = kerabert_preset.TOKENIZER_ASSET_DIR
 REGISTERED_PREFIX = "keras_hub>"
 # keras-nlp, the library's former name, wrote the same folders.
 LEGACY_PREFIX = "keras_nlp>"
