@@ -246,24 +246,28 @@ class Classifier(Task):
                 tf.lookup.KeyValueTensorInitializer(
                     tf.constant(names), tf.range(len(names), dtype=tf.int64)), default_value=-1)
 
+        def first(values, bad):
+            # Flattened: an unbatched dataset (batched later) has scalar labels.
+            return tf.boolean_mask(tf.reshape(values, [-1]), tf.reshape(bad, [-1]))[:1]
+
         def check(x, y, *rest):
             if table is not None:
                 ids = table.lookup(y)
                 tf.debugging.Assert(tf.reduce_all(ids >= 0), [
                     f"A label is not one of the label_names {shown}; the first unknown one:",
-                    tf.boolean_mask(y, ids < 0)[:1]])
+                    first(y, ids < 0)])
                 return (x, tf.cast(ids, tf.int32), *rest)
             if y.dtype.is_floating:
                 integral = tf.equal(y, tf.round(y))
                 tf.debugging.Assert(tf.reduce_all(integral), [
                     f"A label is a float, but a classifier with num_classes={num_classes} takes "
                     f"{hint}; for float scores, use a regressor (num_classes=1). The first "
-                    "float label:", tf.boolean_mask(y, tf.logical_not(integral))[:1]])
+                    "float label:", first(y, tf.logical_not(integral))])
             ids = tf.cast(y, tf.int64)
             in_range = tf.logical_and(ids >= 0, ids < num_classes)
             tf.debugging.Assert(tf.reduce_all(in_range), [
                 f"A label is out of range: num_classes={num_classes} takes {hint}. The first "
-                "bad label:", tf.boolean_mask(ids, tf.logical_not(in_range))[:1]])
+                "bad label:", first(ids, tf.logical_not(in_range))])
             return (x, y, *rest)
 
         return dataset.map(check, num_parallel_calls=tf.data.AUTOTUNE)
