@@ -4,6 +4,8 @@ import logging
 
 import keras
 
+from kerabert.callbacks.resumable_callback import ResumableCallback
+
 logger = logging.getLogger("kerabert")
 
 # The plan's fields, which a backup and a `.keras` file store.
@@ -61,8 +63,6 @@ class SchedulePlanner:
     def resuming(callbacks):
         """Whether one of `callbacks` (a list, a `CallbackList` or None) is a
         `ResumableCallback` that will restore a backup in this `fit`."""
-        from kerabert.callbacks.resumable_callback import ResumableCallback
-
         if isinstance(callbacks, keras.callbacks.CallbackList):
             callbacks = callbacks.callbacks
         return any(isinstance(c, ResumableCallback) and c.has_backup()
