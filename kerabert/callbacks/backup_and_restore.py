@@ -14,18 +14,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kerabert.callbacks.resumable_callback import ResumableCallback
 from kerabert.callbacks.training_logs import optimizer_step
 from kerabert.presets import files
 
 METADATA_FILE = "training_metadata.json"
 WEIGHTS_PATTERN = "backup-*.weights.h5"
 STATE_PATTERN = "backup-*.state.npz"
-# The plan of kerabert's default learning-rate schedule (`Task.compile`), which
-# lives in Python attributes, not in the weights file.
-_PLAN_KEYS = ("start_step", "total_steps", "warmup_ratio")
 
 
-class BackupAndRestore(keras.callbacks.BackupAndRestore):
+class BackupAndRestore(ResumableCallback, keras.callbacks.BackupAndRestore):
     """Backs up weights, optimizer state and the training position; resumes
     after a crash exactly where the last backup was taken.
 
@@ -138,7 +136,9 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
     # --- metadata ---------------------------------------------------------------
 
     def has_backup(self):
-        """Whether `fit` will restore from a backup in `backup_dir`."""
+        """Whether `fit` will restore from a backup in `backup_dir` (the
+        `ResumableCallback` interface: a task then keeps the saved plan of its
+        learning-rate schedule instead of planning one from the data)."""
         return files.exists(self._metadata_path)
 
     def _read_metadata(self):
@@ -264,15 +264,12 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
         optimizer had run past the backup, so `Task.fit` saw a finished plan).
         A fresh process plans from step 0 exactly as the interrupted run did
         (or as the user changed it), and keeps its plan."""
-        schedule = getattr(self.model, "_auto_schedule", None)
-        if not plan or schedule is None or stale_step == 0:
+        planner = _schedule_planner(self.model)
+        if not plan or planner is None or stale_step == 0:
             return
-        if all(getattr(schedule, k) == plan[k] for k in _PLAN_KEYS):
-            return
-        for key in _PLAN_KEYS:
-            setattr(schedule, key, plan[key])
-        # The plan is traced into the train function as constants.
-        self.model.make_train_function(force=True)
+        if planner.restore(plan):
+            # The plan is traced into the train function as constants.
+            self.model.make_train_function(force=True)
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch, self._batches_done = epoch, 0
@@ -416,9 +413,9 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
             metadata["metrics"] = [np.asarray(v).tolist()
                                    for v in self.model.metrics_variables]
         metadata["random"] = self._random_state()
-        schedule = getattr(self.model, "_auto_schedule", None)
-        if schedule is not None:
-            metadata["schedule"] = {k: getattr(schedule, k) for k in _PLAN_KEYS}
+        planner = _schedule_planner(self.model)
+        if planner is not None:
+            metadata["schedule"] = planner.state()
         self._commit_metadata(metadata)
         self._last_saved_step = step
         names = {b[key] for b in kept for key in ("weights", "state") if key in b}
@@ -435,6 +432,12 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
         # later, unrelated `fit` start at that epoch.
         self.model._initial_epoch = None
         super().on_train_end(logs)  # deletes backup_dir when delete_checkpoint
+
+
+def _schedule_planner(model):
+    """The `SchedulePlanner` of a kerabert task's default schedule, or None
+    (another optimizer, or a model that is not a kerabert task)."""
+    return getattr(model, "schedule_planner", None)
 
 
 def _set_metric_values(model, values, data_batch):

@@ -17,7 +17,8 @@ class LinearWarmupDecay(keras.optimizers.schedules.LearningRateSchedule):
     The plan covers the optimizer steps `[start_step, start_step + total_steps)`.
     `Task.fit` plans it once, from the data of the first `fit`, and plans it
     again from the current step when a later `fit` runs past its end (see
-    `Task.fit`); before `start_step` the rate is 0.
+    `kerabert.optimizers.schedule_planner.SchedulePlanner`); before
+    `start_step` the rate is 0.
 
     Args:
       peak_learning_rate: float.

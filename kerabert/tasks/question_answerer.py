@@ -46,7 +46,9 @@ class QuestionAnswerer(Task):
                 "or load it with from_preset().")
         return self.preprocessor
 
-    def _uses_python_pipeline(self, x):
+    def uses_pipeline(self, x):
+        """SQuAD examples (windowed by `preprocess_dataset`) and datasets go
+        through the pipeline; dicts of packed windows go to Keras as they are."""
         return isinstance(x, (squad.SquadData, tf.data.Dataset))
 
     def _checked_data(self, x, y, sample_weight, method):
@@ -58,8 +60,10 @@ class QuestionAnswerer(Task):
         return ("a kerabert.squad.SquadData (kerabert.squad.read_squad(path)), a dict of packed "
                 "windows, or a tf.data.Dataset of them")
 
-    def _to_dataset(self, x, y=None, sample_weight=None, batch_size=None, shuffle=False,
-                    drop_remainder=False):
+    def preprocess_dataset(self, x, y=None, sample_weight=None, batch_size=None, shuffle=False,
+                           drop_remainder=False, seeded=False):
+        """A `SquadData` -> batches of `(windows, labels)` (`_squad_dataset`);
+        a dataset of packed windows is taken as it is (its own batching)."""
         if isinstance(x, squad.SquadData):
             return self._squad_dataset(x, batch_size or 32, shuffle, drop_remainder)
         if isinstance(x, tf.data.Dataset):
@@ -67,11 +71,12 @@ class QuestionAnswerer(Task):
                 raise ValueError("Pass y inside the tf.data.Dataset.")
             return x.prefetch(tf.data.AUTOTUNE)
         # Packed arrays: only `fit` / `predict(static_shapes=True)` come here.
-        return super()._to_dataset(x, y, sample_weight, batch_size, shuffle, drop_remainder)
+        return super().preprocess_dataset(x, y, sample_weight, batch_size, shuffle,
+                                          drop_remainder, seeded)
 
-    def _num_rows(self, x):
+    def count_rows(self, x):
         # A SQuAD example makes as many windows as its context needs.
-        return None if isinstance(x, squad.SquadData) else super()._num_rows(x)
+        return None if isinstance(x, squad.SquadData) else super().count_rows(x)
 
     # Examples featurized at a time when streaming a SQuAD file into training.
     stream_chunk_size = 2000

@@ -260,7 +260,7 @@ def test_fit_masks_every_epoch_anew_and_reproducibly():
     pretrainer.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0, callbacks=[record])
     assert epochs_seen == [0, 0, 1, 1]
 
-    dataset = pretrainer._to_dataset(x, y, batch_size=4, seeded=True)
+    dataset = pretrainer.preprocess_dataset(x, y, batch_size=4, seeded=True)
 
     def masked(epoch):
         pretrainer.preprocessing_seed().epoch.assign(epoch)

@@ -204,9 +204,9 @@ def test_fit_static_shapes_batches_raw_text_with_fixed_shapes(cls):
     task = harness.tiny_task(cls)
     pairs = (TEXTS, TEXTS[::-1])
     # The dataset kerabert builds from raw text: (3, 32) everywhere, no None.
-    dataset = task._to_dataset(pairs, LABELS, batch_size=3, drop_remainder=True)
+    dataset = task.preprocess_dataset(pairs, LABELS, batch_size=3, drop_remainder=True)
     assert _spec_shapes(dataset) == [(3, 32)] * 3 + [(3,)]
-    assert None in _spec_shapes(task._to_dataset(pairs, LABELS, batch_size=3))[0]
+    assert None in _spec_shapes(task.preprocess_dataset(pairs, LABELS, batch_size=3))[0]
 
     traced = _spy(task, "train_step")
     history = task.fit(pairs, LABELS, batch_size=3, epochs=2, static_shapes=True, verbose=0)
