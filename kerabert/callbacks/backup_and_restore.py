@@ -69,7 +69,7 @@ class BackupAndRestore(ResumableCallback, keras.callbacks.BackupAndRestore):
     the backed-up step. The random choices of the preprocessing in `fit`
     (`BertPretrainerPreprocessor`'s dynamic masking) are stateless functions
     of the task's preprocessing seed, the epoch and the batch index (see
-    `kerabert.tasks.task.PreprocessingSeed`); the metadata holds that seed,
+    `kerabert.tasks.preprocessing_seed.PreprocessingSeed`); the metadata holds that seed,
     so the batches skipped and those trained on are masked as in the
     uninterrupted run. XLNet pretraining data (`kerabert.data.
     xlnet_pretraining`) draws its factorisation orders the same way, from

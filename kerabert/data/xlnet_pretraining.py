@@ -396,7 +396,7 @@ def _permuted(dataset, base, permute_fn):
     Keras starts the epoch's iteration), so epoch e draws the same orders in
     a resumed fit as in the uninterrupted one. Returns `(dataset, seed)`."""
     # Imported here: kerabert.tasks imports the data modules' users.
-    from kerabert.tasks.task import PreprocessingSeed
+    from kerabert.tasks.preprocessing_seed import PreprocessingSeed
 
     seed = PreprocessingSeed(base)
     passes = tf.data.Dataset.from_tensors(tf.constant(0, tf.int64)).map(
@@ -441,7 +441,7 @@ def xlnet_pretraining_dataset(file_patterns, tokenizer, batch_size, seq_len=512,
     orders of `fold_in(fold_in([seed, 0], e), i)`, with i counted along the
     stream when `repeat` and from the start of each pass when `repeat=False`.
     The returned dataset carries that seed as `dataset.permutation_seed` (a
-    `kerabert.tasks.task.PreprocessingSeed`); e is its `epoch` variable when
+    `kerabert.tasks.preprocessing_seed.PreprocessingSeed`); e is its `epoch` variable when
     an iteration starts, which then counts one up, so every pass draws new
     orders. `XLNetPretrainer.fit` sets it to the epoch when each epoch begins
     and `BackupAndRestore` saves the seed, so a resumed run draws the orders

@@ -23,7 +23,6 @@ from kerabert.optimizers.schedule_planner import SchedulePlanner
 from kerabert.tasks.compile_recipe import CompileRecipe
 from kerabert.tasks.pipeline_model import PipelineModel
 from kerabert.tasks.pipeline_model import select_features
-from kerabert.tasks.preprocessing_seed import PreprocessingSeed  # noqa: F401 (re-exported)
 from kerabert.tasks.preprocessing_seed import _SetPreprocessingEpoch
 from kerabert.tasks.preset_methods import PresetMethods
 

@@ -5,8 +5,8 @@ import tensorflow as tf
 
 from kerabert import keras_compat
 from kerabert.backbones.xlnet_backbone import XLNetBackbone
+from kerabert.tasks.preprocessing_seed import _SetPreprocessingEpoch
 from kerabert.tasks.task import TaskMixin
-from kerabert.tasks.task import _SetPreprocessingEpoch
 
 
 class _OutputBias(keras.layers.Layer):
