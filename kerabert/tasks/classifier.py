@@ -122,7 +122,7 @@ class Classifier(Task):
         ids = f"class ids 0 to {self.num_classes - 1}"
         return f"{ids} or the names {names or list(self.label_names)}" if self.label_names else ids
 
-    def _check_labels(self, y, rows, method):
+    def check_labels(self, y, rows, method):
         """Labels held in Python (a list, a numpy array) -> a numpy array the
         loss takes: names mapped through `label_names` to int32 class ids,
         integral floats to int32; float32 scores for a regressor. Raises on a
@@ -209,11 +209,11 @@ class Classifier(Task):
             ids.append(index[name])
         return np.asarray(ids, "int64")
 
-    def _check_dataset_labels(self, dataset, method):
+    def check_dataset_labels(self, dataset, method):
         """The labels of `(x, y[, sample_weight])` elements checked in the
         graph: names mapped through `label_names` (a string label without them
         is refused here, before tracing), and each batch asserted to hold
-        integral class ids in range (the messages of `_check_labels`)."""
+        integral class ids in range (the messages of `check_labels`)."""
         spec = dataset.element_spec
         if not isinstance(spec, tuple) or len(spec) < 2 or not isinstance(spec[1], tf.TensorSpec):
             return dataset

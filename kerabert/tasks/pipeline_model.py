@@ -162,36 +162,36 @@ class PipelineModel:
 
     # --- checks of the data, before anything is traced -------------------------
 
-    def _x_description(self):
+    def input_description(self):
         """What `fit` / `evaluate` / `predict` take as `x`, for error messages."""
         if self.preprocessor is not None:
             return ("a string, a list of strings, a pair (tuple) of two lists of strings, or a "
                     "tf.data.Dataset of them")
         return "a dict of packed inputs (token_ids, segment_ids, ...) or a tf.data.Dataset"
 
-    def _require_x(self, x, method):
+    def require_input(self, x, method):
         if x is None:
-            raise TypeError(f"{method} got x=None: x takes {self._x_description()}.")
+            raise TypeError(f"{method} got x=None: x takes {self.input_description()}.")
 
-    def _check_labels(self, y, rows, method):
+    def check_labels(self, y, rows, method):
         """Labels held in Python -> the labels to train on (a classifier maps
         names to class ids); raises a clear error on labels the loss cannot
         take. `rows`: the number of examples, None when unknown. The base
         task takes them as they are."""
         return y
 
-    def _check_dataset_labels(self, dataset, method):
+    def check_dataset_labels(self, dataset, method):
         """A `tf.data.Dataset` of `(x, y[, sample_weight])` -> the same with
         the labels checked (or mapped) in the graph. The base task keeps it."""
         return dataset
 
-    def _checked_data(self, x, y, sample_weight, method):
+    def check_data(self, x, y, sample_weight, method):
         """`(x, y, sample_weight)` of `fit` / `evaluate`, checked before any
         tracing: labels and sample weights as long as the texts, and the
-        task's own label checks (`_check_labels`, `_check_dataset_labels`)."""
-        self._require_x(x, method)
+        task's own label checks (`check_labels`, `check_dataset_labels`)."""
+        self.require_input(x, method)
         if isinstance(x, tf.data.Dataset):
-            return (self._check_dataset_labels(x, method) if y is None else x), y, sample_weight
+            return (self.check_dataset_labels(x, method) if y is None else x), y, sample_weight
         if _is_one_example(x):
             x, y, sample_weight = _batch_of_one(x, y, sample_weight)
         if self.preprocessor is not None:
@@ -206,13 +206,13 @@ class PipelineModel:
                 if count is not None and count != rows:
                     raise ValueError(f"{method} got {rows} {row}s and {count} {name}s: pass "
                                      f"one {name} per {row}.")
-        return x, self._check_labels(y, rows, method), sample_weight
+        return x, self.check_labels(y, rows, method), sample_weight
 
-    def _checked_validation_data(self, validation_data):
+    def check_validation_data(self, validation_data):
         if isinstance(validation_data, tf.data.Dataset):
-            return self._check_dataset_labels(validation_data, "fit(validation_data=...)")
+            return self.check_dataset_labels(validation_data, "fit(validation_data=...)")
         if isinstance(validation_data, tuple) and len(validation_data) in (2, 3):
-            return self._checked_data(*keras.utils.unpack_x_y_sample_weight(
+            return self.check_data(*keras.utils.unpack_x_y_sample_weight(
                 tuple(validation_data)), "fit(validation_data=...)")
         return validation_data
 

@@ -51,12 +51,12 @@ class QuestionAnswerer(Task):
         through the pipeline; dicts of packed windows go to Keras as they are."""
         return isinstance(x, (squad.SquadData, tf.data.Dataset))
 
-    def _checked_data(self, x, y, sample_weight, method):
+    def check_data(self, x, y, sample_weight, method):
         if isinstance(x, squad.SquadData):
             return x, y, sample_weight  # examples, each with its answer, not texts
-        return super()._checked_data(x, y, sample_weight, method)
+        return super().check_data(x, y, sample_weight, method)
 
-    def _x_description(self):
+    def input_description(self):
         return ("a kerabert.squad.SquadData (kerabert.squad.read_squad(path)), a dict of packed "
                 "windows, or a tf.data.Dataset of them")
 

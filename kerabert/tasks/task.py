@@ -254,9 +254,9 @@ class TaskMixin(PresetMethods, PipelineModel):
                 validation_data = select_features(validation_data, None, features, label)
                 validation_data = (validation_data if validation_data[1] is not None
                                    else validation_data[0])
-        x, y, sample_weight = self._checked_data(x, y, sample_weight, "fit()")
+        x, y, sample_weight = self.check_data(x, y, sample_weight, "fit()")
         if validation_data is not None:
-            validation_data = self._checked_validation_data(validation_data)
+            validation_data = self.check_validation_data(validation_data)
         seeded = getattr(self.preprocessor, "takes_seed", False)
         if static_shapes or self.uses_pipeline(x):
             dataset = self.preprocess_dataset(x, y, sample_weight, batch_size, shuffle=shuffle,
@@ -297,7 +297,7 @@ class TaskMixin(PresetMethods, PipelineModel):
         if features is not None:
             x, y = select_features(x, y, features, label)
         if not kwargs.get("_use_cached_eval_dataset"):
-            x, y, sample_weight = self._checked_data(x, y, sample_weight, "evaluate()")
+            x, y, sample_weight = self.check_data(x, y, sample_weight, "evaluate()")
         # Keras' fit calls evaluate on the validation data it was given, which
         # fit has already preprocessed.
         if self.uses_pipeline(x) and not kwargs.get("_use_cached_eval_dataset"):
@@ -317,7 +317,7 @@ class TaskMixin(PresetMethods, PipelineModel):
         """
         if features is not None:
             x, _ = select_features(x, None, features)
-        self._require_x(x, "predict()")
+        self.require_input(x, "predict()")
         if static_shapes:
             dataset, count = self._padded_batches(x, batch_size or 32)
             self._require_static_shapes(dataset, "predict")

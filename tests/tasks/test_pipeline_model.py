@@ -148,8 +148,8 @@ def test_seeded_batches_get_seeds_of_their_position():
 def test_checks_before_tracing():
     pipeline = Pipeline()
     with pytest.raises(ValueError, match="5 texts and 4 labels"):
-        pipeline._checked_data(TEXTS, [0, 1, 0, 1], None, "fit()")
+        pipeline.check_data(TEXTS, [0, 1, 0, 1], None, "fit()")
     with pytest.raises(TypeError, match="item 1 has type int"):
-        pipeline._checked_data(["a", 3], None, None, "fit()")
+        pipeline.check_data(["a", 3], None, None, "fit()")
     with pytest.raises(TypeError, match="x=None"):
-        pipeline._require_x(None, "predict()")
+        pipeline.require_input(None, "predict()")
