@@ -14,6 +14,8 @@ import logging
 import os
 import re
 
+from kerabert.presets.formats import kerabert_preset
+from kerabert.presets.formats import keras_hub_checkpoint
 from kerabert.presets.hub import HubError
 
 logger = logging.getLogger(__name__)
@@ -22,7 +24,7 @@ SCHEME = "kaggle://"
 _PART = re.compile(r"^[A-Za-z0-9][\w.-]*$")
 # What a keras-hub preset folder needs to be loaded; the tokenizer's files
 # only when a tokenizer is asked for (the loader names them then).
-REQUIRED_FILES = ("config.json", "model.weights.h5")
+REQUIRED_FILES = (keras_hub_checkpoint.CONFIG_FILE, kerabert_preset.BACKBONE_WEIGHTS_FILE)
 
 
 def parse_handle(handle):

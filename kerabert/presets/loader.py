@@ -22,6 +22,7 @@ import warnings
 from kerabert.presets import files
 from kerabert.presets.resolve import resolve_preset
 from kerabert.presets.errors import caller_stacklevel
+from kerabert.presets.formats.huggingface_checkpoint import CONFIG_FILE
 from kerabert.presets.formats.huggingface_checkpoint import HuggingFaceCheckpoint
 from kerabert.presets.formats.kerabert_preset import KerabertPreset
 from kerabert.presets.formats.keras_hub_checkpoint import KerasHubCheckpoint
@@ -43,7 +44,7 @@ def resolve(preset):
 
 def open_source(folder):
     """The source object reading `folder`: a `KerabertPreset` or a `Checkpoint`."""
-    config = os.path.join(folder, "config.json")
+    config = os.path.join(folder, CONFIG_FILE)
     if os.path.isfile(config):
         # A damaged config.json is reported as such, not as an unknown format.
         files.read_json(config)
