@@ -16,6 +16,10 @@ import sys
 
 from kerabert.version import __version__
 
+# Tells the preset registry where the model families are (import paths only:
+# no model code, no framework is imported here).
+importlib.import_module("kerabert.checkpoints")
+
 # Public name -> (module, attribute in it; None for the module itself).
 _EXPORTS = {
     "AdamWeightDecay": ("kerabert.optimizers.adam_weight_decay", "AdamWeightDecay"),

@@ -8,6 +8,14 @@
                            one module per checkpoint format, each implementing
                            `kerabert.presets.formats.family_format.FamilyFormat`
 
-Nothing here is imported until `kerabert.presets.registry` is asked about a
-family (see its `FAMILY_MODULES`).
+This file tells the registry where the families are, by import path, when
+`kerabert` is imported; the family packages themselves are imported only when
+`kerabert.presets.registry` is first asked about a family.
 """
+
+from kerabert.presets import registry
+
+registry.register_family_modules({
+    "bert": f"{__name__}.bert",
+    "xlnet": f"{__name__}.xlnet",
+})

@@ -1,27 +1,25 @@
 """What the preset machinery knows about model families, told by the families.
 
-The modules here read and write files and know no model. Each family (BERT,
-XLNet) is a package under `kerabert/checkpoints/` whose `__init__.py` holds,
-as data, its `Family` (its classes, how other libraries name it, and one
-module per checkpoint format) and its built-in `PRESETS` (a name -> a
-checkpoint on the Hugging Face Hub).
+The modules here read and write files and know no model. Each model family
+is a package whose `__init__.py` holds, as data, its `Family` (its classes,
+how other libraries name it, and one module per checkpoint format) and its
+built-in `PRESETS` (a name -> a checkpoint on the Hugging Face Hub).
 
-`FAMILY_MODULES` maps family names to those packages, which are imported on
-the first lookup (as transformers' auto classes map model types to modules):
-`registry.get("bert_base_en_uncased")` works right after `import kerabert`, and
-nothing imports a model family before something asks for one. Classes and
-format modules are named by their import paths and imported when used.
+The families' packages are told to the registry by import path
+(`register_family_modules`, which `kerabert/checkpoints/__init__.py` calls when
+`kerabert` is imported) and imported on the first lookup, as transformers'
+auto classes map model types to modules: `registry.get("bert_base_en_uncased")`
+works right after `import kerabert`, and nothing imports a model family before
+something asks for one. Classes and format modules are named by their import
+paths too and imported when used.
 """
 
 import dataclasses
 import importlib
 import threading
 
-# Family name -> the package that describes it.
-FAMILY_MODULES = {
-    "bert": "kerabert.checkpoints.bert",
-    "xlnet": "kerabert.checkpoints.xlnet",
-}
+# Family name -> the import path of the package that describes it.
+_FAMILY_MODULES = {}
 
 
 def import_path(path):
@@ -38,8 +36,8 @@ class Family:
     Attributes:
       name: "bert", "xlnet".
       title: how messages spell it ("BERT").
-      backbone, tokenizer: import paths of the classes ("kerabert.backbones.
-        bert_backbone:BertBackbone"); `backbone_cls` / `tokenizer_cls` import them.
+      backbone, tokenizer: import paths of the classes ("package.module:Class");
+        `backbone_cls` / `tokenizer_cls` import them.
       task_classes: `{task kind: import path}` ("classifier",
         "question_answerer", "pretrainer"); `tasks` imports them.
       formats: `{format name: module path}`: one module per checkpoint format
@@ -106,7 +104,8 @@ class Preset:
 
 
 class _Tables:
-    """The families, presets and aliases, read from `FAMILY_MODULES` once."""
+    """The families, presets and aliases, read from the registered family
+    packages on the first lookup (again after a new registration)."""
 
     def __init__(self):
         self._lock = threading.Lock()
@@ -117,7 +116,7 @@ class _Tables:
             with self._lock:
                 if self._loaded is None:
                     families, presets, aliases = {}, {}, {}
-                    for name, path in FAMILY_MODULES.items():
+                    for name, path in dict(_FAMILY_MODULES).items():
                         module = importlib.import_module(path)
                         families[name] = module.FAMILY
                         for preset in module.PRESETS:
@@ -127,7 +126,24 @@ class _Tables:
         return self._loaded
 
 
+    def reset(self):
+        with self._lock:
+            self._loaded = None
+
+
 _TABLES = _Tables()
+
+
+def register_family_modules(modules):
+    """Tells the registry `{family name: import path of its package}`; the
+    packages are imported on the first lookup."""
+    _FAMILY_MODULES.update(modules)
+    _TABLES.reset()
+
+
+def family_names():
+    """The registered families' names (their packages are not imported)."""
+    return list(_FAMILY_MODULES)
 
 
 def _families():
