@@ -16,6 +16,7 @@ import os
 
 import keras
 import numpy as np
+import pytest
 
 import kerabert
 from tests.conftest import TINY_VOCAB
@@ -250,3 +251,27 @@ def run_task_test(task, inputs, tmp_path, texts=None):
     bare = type(task).from_config({**task.get_config(), "compile": False})
     assert not bare.compiled
     return outputs
+
+
+class TaskRoundTrips:
+    """Mixed into a task's test class (`task_cls`, and `texts` for tasks that
+    take raw text): the harness's round trips (`run_task_test`) and the
+    precision test, on one tiny task built for the class."""
+
+    task_cls = None
+    texts = None
+
+    @pytest.fixture(scope="class")
+    def tiny(self):
+        task = tiny_task(self.task_cls)
+        return task, task_inputs(task)
+
+    # An untrained model's optimizer has no state to save, which Keras reports on loading.
+    @pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
+    def test_harness_round_trips(self, tiny, tmp_path):
+        task, inputs = tiny
+        run_task_test(task, inputs, tmp_path, texts=self.texts)
+
+    def test_mixed_bfloat16_is_close_to_float32(self, tiny, tmp_path):
+        task, inputs = tiny
+        run_precision_test(task, inputs, tmp_path)
