@@ -12,6 +12,8 @@ import pytest
 import kerabert
 from kerabert.callbacks import BackupAndRestore
 from kerabert.data import xlnet_pretraining
+from tests.callbacks.test_backup_and_restore import Crash
+from tests.callbacks.test_backup_and_restore import _step
 from tests.conftest import XLNET_SPIECE
 
 BOTCHAN = os.path.join(os.path.dirname(__file__), "..", "fixtures", "botchan.txt")
@@ -49,20 +51,6 @@ def _pretrainer(tokenizer):
     model.compile(learning_rate=LEARNING_RATE, num_train_steps=100, warmup_ratio=0.0)
     model.build()  # a backup is restored into a built model
     return model
-
-
-def _step(model):
-    return int(model.optimizer.iterations.numpy())
-
-
-class Crash(keras.callbacks.Callback):
-    def __init__(self, step):
-        super().__init__()
-        self.step = step
-
-    def on_train_batch_end(self, batch, logs=None):
-        if _step(self.model) == self.step:
-            raise RuntimeError(f"crash at step {self.step}")
 
 
 def _fit(model, dataset, callbacks=()):
